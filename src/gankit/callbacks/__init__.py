@@ -1,0 +1,1 @@
+"""Lightning callbacks: sample figures written into the run directory and sent to the logger."""

@@ -1,0 +1,164 @@
+"""GAN(LightningModule): Algorithm 1 of Goodfellow et al. 2014 with manual optimisation.
+
+One training iteration = `d_steps` D updates, each on a fresh real batch and fresh noise,
+then `g_steps` G updates. Each Lightning batch feeds one D update; the G updates follow
+every `d_steps`-th batch. `global_step` counts optimizer steps of both players.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor, nn
+
+from gankit.errors import ConfigError
+from gankit.losses import GANLoss
+from gankit.step import PlayerStep
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
+
+
+def _grad_norm(network: nn.Module) -> Tensor:
+    grads = [p.grad for p in network.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+
+class GAN(pl.LightningModule):
+    """Trains `generator` against `discriminator` with `loss` and optional techniques."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: GANLoss,
+        optimizer_g: OptimizerFactory,
+        optimizer_d: OptimizerFactory,
+        scheduler_g: SchedulerFactory | None = None,
+        scheduler_d: SchedulerFactory | None = None,
+        tricks: nn.ModuleDict | None = None,
+        d_steps: int = 1,
+        g_steps: int = 1,
+    ):
+        super().__init__()
+        if int(d_steps) < 1 or int(g_steps) < 1:
+            raise ConfigError(f"gan.d_steps and gan.g_steps must be >= 1, got {d_steps}, {g_steps}")
+        self.automatic_optimization = False
+        self.generator = generator
+        self.discriminator = discriminator
+        self.loss = loss
+        self.tricks = tricks if tricks is not None else nn.ModuleDict()
+        self.latent_dim: int = generator.latent_dim
+        self.d_steps, self.g_steps = int(d_steps), int(g_steps)
+        self._factories = (optimizer_g, optimizer_d, scheduler_g, scheduler_d)
+        self.d_updates = 0  # D updates so far; checkpointed, so resuming keeps the k:1 rhythm
+
+    # --- sampling -----------------------------------------------------------------------
+
+    def noise(self, n: int) -> Tensor:
+        """z ~ N(0, I): [n, latent_dim] on the module's device."""
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    @torch.no_grad()
+    def sample(self, n: int, noise: Tensor | None = None) -> Tensor:
+        """n generated samples [n, *data_shape] from G in eval mode."""
+        z = self.noise(n) if noise is None else noise.to(self.device)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generator(z)
+        finally:
+            self.generator.train(was_training)
+
+    # --- Lightning hooks ----------------------------------------------------------------
+
+    def configure_optimizers(self):
+        optimizer_g, optimizer_d, scheduler_g, scheduler_d = self._factories
+        opt_g = optimizer_g(self.generator.parameters())
+        opt_d = optimizer_d(self.discriminator.parameters())
+        schedulers = [f(o) for f, o in ((scheduler_g, opt_g), (scheduler_d, opt_d)) if f]
+        return [opt_g, opt_d], schedulers
+
+    def on_fit_start(self) -> None:
+        for trick in self.tricks.values():
+            trick.setup(self)
+
+    def training_step(self, real: Tensor, batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        g_follows = (self.d_updates + 1) % self.d_steps == 0
+        batch_size = real.shape[0]
+        # One G forward serves both this D update (detached) and the first G update.
+        with torch.set_grad_enabled(g_follows):
+            fake = self.generator(self.noise(batch_size))  # [B, *data_shape]
+        self._discriminator_update(real, fake.detach(), opt_d)
+        self.d_updates += 1
+        if not g_follows:
+            return
+        for i in range(self.g_steps):
+            if i > 0:
+                fake = self.generator(self.noise(batch_size))
+            self._generator_update(real, fake, opt_g)
+
+    def on_train_epoch_end(self) -> None:
+        schedulers = self.lr_schedulers()  # None, one scheduler or a list
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            if scheduler is not None:
+                scheduler.step()
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["d_updates"] = self.d_updates
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.d_updates = checkpoint.get("d_updates", 0)
+
+    # --- the two players' updates -------------------------------------------------------
+
+    def _discriminator_update(self, real: Tensor, fake: Tensor, opt) -> None:
+        self.toggle_optimizer(opt)
+        real_logits, real_features = self.discriminator(real)  # [B], [B, F]
+        fake_logits, fake_features = self.discriminator(fake)
+        step = PlayerStep(real, fake, fake_logits, fake_features, self.discriminator,
+                          self.generator, real_logits, real_features)
+        loss = self.loss.discriminator_loss(real_logits, fake_logits)
+        if self.loss.penalty is not None:
+            loss = loss + self.loss.penalty(self.discriminator, real, fake)
+        for trick in self.tricks.values():
+            extra = trick.discriminator_loss(step)
+            if extra is not None:
+                loss = loss + extra
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        grad_norm = _grad_norm(self.discriminator)
+        opt.step()
+        self.untoggle_optimizer(opt)
+        for trick in self.tricks.values():
+            trick.after_step("discriminator", self.discriminator)
+        self.log_dict(
+            {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
+             "train/d_fake": torch.sigmoid(fake_logits).mean().detach()},
+            prog_bar=True,
+        )
+        self.log("train/grad_norm_d", grad_norm)
+
+    def _generator_update(self, real: Tensor, fake: Tensor, opt) -> None:
+        self.toggle_optimizer(opt)
+        fake_logits, fake_features = self.discriminator(fake)  # D is frozen: no grads for it
+        step = PlayerStep(real, fake, fake_logits, fake_features, self.discriminator,
+                          self.generator)
+        replaced = any(t.replaces_generator_loss for t in self.tricks.values())
+        loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
+        for trick in self.tricks.values():
+            extra = trick.generator_loss(step)
+            if extra is not None:
+                loss = loss + extra
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        grad_norm = _grad_norm(self.generator)
+        opt.step()
+        self.untoggle_optimizer(opt)
+        for trick in self.tricks.values():
+            trick.after_step("generator", self.generator)
+        self.log("train/g_loss", loss.detach(), prog_bar=True)
+        self.log("train/grad_norm_g", grad_norm)

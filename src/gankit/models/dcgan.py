@@ -1,0 +1,95 @@
+"""DCGAN generator and discriminator (Radford et al. 2015, Sec. 3) for square power-of-two images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from torch import Tensor, nn
+
+from gankit.errors import ConfigError
+from gankit.models.heads import linear_head
+from gankit.models.init import dcgan_init
+
+NormFactory = Callable[[int], nn.Module]
+SIZES = (16, 32, 64, 128)
+
+
+def image_geometry(data_shape: Sequence[int]) -> tuple[int, int, int]:
+    """(channels, size, doublings from 4x4 to size) for a [C, S, S] shape, or a ConfigError."""
+    shape = [int(s) for s in data_shape]
+    if len(shape) != 3:
+        raise ConfigError(
+            f"model=dcgan needs image data of shape [C, H, W], the dataset gives {shape}; "
+            "use model=mlp for vector data"
+        )
+    channels, height, width = shape
+    if height != width or height not in SIZES:
+        raise ConfigError(
+            f"model=dcgan builds square images of size {', '.join(map(str, SIZES))}, "
+            f"got {height}x{width}; set dataset.image_size to one of these"
+        )
+    return channels, height, height.bit_length() - 3  # log2(size) - 2
+
+
+def _norm(norm: NormFactory | None, channels: int) -> nn.Module:
+    return norm(channels) if norm else nn.Identity()
+
+
+class DCGANGenerator(nn.Module):
+    """z [B, latent_dim] -> images [B, C, S, S] in [-1, 1]: 4x4 projection, then stride-2 upsamplings."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        data_shape: Sequence[int],
+        width: int = 64,
+        norm: NormFactory | None = nn.BatchNorm2d,
+    ):
+        super().__init__()
+        channels, _, doublings = image_geometry(data_shape)
+        self.latent_dim = int(latent_dim)
+        ch = width * 2 ** (doublings - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(self.latent_dim, ch, 4, 1, 0, bias=False),  # [B, ch, 4, 4]
+            _norm(norm, ch),
+            nn.ReLU(),
+        ]
+        for _ in range(doublings - 1):
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), _norm(norm, ch // 2)]
+            layers.append(nn.ReLU())
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]  # no norm on the output
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """images [B, C, S, S] -> (logits [B], 4x4 features flattened [B, 16 * width * 2^(n-1)])."""
+
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        width: int = 64,
+        norm: NormFactory | None = nn.BatchNorm2d,
+        head: Callable[[int], nn.Module] = linear_head,
+    ):
+        super().__init__()
+        channels, size, _ = image_geometry(data_shape)
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        ch, size = width, size // 2  # no norm on the input layer
+        while size > 4:
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), _norm(norm, ch * 2)]
+            layers.append(nn.LeakyReLU(0.2))
+            ch, size = ch * 2, size // 2
+        layers.append(nn.Flatten())
+        self.body = nn.Sequential(*layers)
+        self.feature_dim = ch * 16
+        self.head = head(self.feature_dim)  # a linear head equals DCGAN's final 4x4 convolution
+        self.apply(dcgan_init)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        features = self.body(x)  # [B, F]
+        return self.head(features).squeeze(-1), features

@@ -1,0 +1,35 @@
+"""`python train.py` as a user runs it: the job runs, bad input prints one line and exits 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["model=foo"], "error: unknown option model=foo; choose one of: dcgan, mlp"),
+    (["trainer.max_steps=abc"], "error: trainer.max_steps must be an integer, got 'abc'"),
+    (["dataset.image_size=24"], "error: model=dcgan builds square images of size 16, 32, 64, 128"),
+])
+def test_bad_input_gives_one_line_and_exit_status_2(tmp_path, args, message):
+    result = run(*args, "logger=none", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr[-2000:]
+
+
+def test_a_short_run_from_the_command_line_writes_the_run_directory(tmp_path):
+    result = run("dataset=ring", "model=mlp", "trainer.max_steps=4", "logger=csv", "hydra.run.dir=run",
+                 "~callbacks.progress_bar", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = tmp_path / "run"
+    for path in (".hydra/config.yaml", "checkpoints/last.ckpt", "metrics.json",
+                 "samples/step_0000004.png", "csv/metrics.csv"):
+        assert (run_dir / path).is_file(), path

@@ -1,0 +1,96 @@
+"""Train a GAN: `python train.py [group=option ...] [key=value ...]` (see README.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import hydra
+import lightning.pytorch as pl
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import WandbLogger
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from gankit.checks import check_config, check_group_choices
+from gankit.errors import ConfigError
+from gankit.gan import GAN
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+
+
+def build(node: DictConfig, **kwargs):
+    """hydra.utils.instantiate that surfaces gankit's own ConfigError unwrapped."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        if isinstance(cause, (TypeError, ValueError)):
+            raise ConfigError(f"{error}".splitlines()[0] + f": {cause}") from None
+        raise
+
+
+def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
+    """The techniques selected with trick=..., keyed by name (absent when none is)."""
+    return nn.ModuleDict({name: build(node) for name, node in (cfg.get("trick") or {}).items()})
+
+
+def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
+    """Every object of a run, composed from `cfg`; nothing is trained yet."""
+    check_config(cfg)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = build(cfg.dataset.datamodule)
+    gan = build(
+        cfg.gan,
+        generator=build(cfg.model.generator),
+        discriminator=build(cfg.model.discriminator),
+        loss=build(cfg.loss),
+        tricks=build_tricks(cfg),
+    )
+    logger = build(cfg.logger) if cfg.get("logger") else False
+    callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
+    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks)
+    return trainer, gan, datamodule
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Build the run, fit it, write metrics.json; return the final metrics."""
+    trainer, gan, datamodule = build_run(cfg)
+    if trainer.logger:
+        trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    try:
+        trainer.fit(gan, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    finally:
+        if isinstance(trainer.logger, WandbLogger):
+            trainer.logger.experiment.finish()  # each run of a multirun is its own W&B run
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
+    metrics["step"] = trainer.global_step
+    if trainer.is_global_zero:
+        output_dir = Path(cfg.paths.output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    try:
+        metrics = train(cfg)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    return metrics.get("train/g_loss")
+
+
+if __name__ == "__main__":
+    try:
+        check_group_choices(CONF_DIR, [a for a in sys.argv[1:] if not a.startswith("-")])
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    main()
