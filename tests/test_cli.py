@@ -26,7 +26,8 @@ def test_bad_input_gives_one_line_and_exit_status_2(tmp_path, args, message):
 
 
 def test_a_short_run_from_the_command_line_writes_the_run_directory(tmp_path):
-    result = run("dataset=ring", "model=mlp", "trainer.max_steps=4", "logger=csv", "hydra.run.dir=run",
+    result = run("dataset=ring", "model=mlp", "trainer.max_steps=4", "trainer.log_every_n_steps=1", "logger=csv",
+                 "hydra.run.dir=run",
                  "~callbacks.progress_bar", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = tmp_path / "run"

@@ -1,24 +1,26 @@
 """W&B runs offline for real: the resolved config, the metrics and the sample images land in its files."""
 
-import json
-
+from tests import wandb_files
 from train import train
 
 
-def offline_run(tmp_path):
-    runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1, runs
-    return runs[0]
-
-
-def test_wandb_offline_run_holds_config_and_sample_images(make_config, tmp_path):
+def test_wandb_offline_run_holds_config_metrics_and_sample_images(make_config, tmp_path):
     cfg = make_config("model=mlp", "dataset=ring", "dataset.batch_size=16", "logger=wandb",
                       "callbacks.samples.every_n_steps=2", "logger.mode=offline")
     train(cfg)
-    run = offline_run(tmp_path)
-    images = sorted((run / "files" / "media" / "images").glob("samples_*.png"))
+    run = wandb_files.run_file(tmp_path)
+    images = sorted((run.parent / "files" / "media" / "images").glob("samples_*.png"))
     assert len(images) == 3  # steps 2, 4 and 6 (the end adds nothing new at 6)
-    config_lines = (run / "files" / "config.yaml").read_text()
-    assert "d_steps" in config_lines and "Ring" in config_lines  # the whole resolved config
-    summary = json.loads((run / "files" / "wandb-summary.json").read_text())
-    assert "train/d_real" in summary and "train/d_fake" in summary
+
+    config = wandb_files.config(run)  # the whole resolved config, not a hand-kept subset
+    assert config["gan"]["d_steps"] == 1
+    assert config["dataset"]["datamodule"]["distribution"]["_target_"] == "gankit.data.toy.Ring"
+    assert config["paths"]["output_dir"] == str(tmp_path)
+
+    rows = wandb_files.history(run)
+    image_steps = [r["trainer/global_step"] for r in rows if "samples/filenames" in r]
+    assert image_steps == [2, 4, 6]
+    logged = set().union(*rows)
+    for key in ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake",
+                "train/grad_norm_d", "train/grad_norm_g"):
+        assert key in logged, key

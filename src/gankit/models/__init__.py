@@ -1,1 +1,1 @@
-"""Generators map noise [B, latent_dim] to data [B, *data_shape]; discriminators return (logits [B], features [B, F])."""
+"""Players: G maps noise [B, latent_dim] to data [B, *data_shape]; D returns (logits [B], features [B, F])."""
