@@ -34,3 +34,19 @@ def test_a_short_run_from_the_command_line_writes_the_run_directory(tmp_path):
     for path in (".hydra/config.yaml", "checkpoints/last.ckpt", "metrics.json",
                  "samples/step_0000004.png", "csv/metrics.csv"):
         assert (run_dir / path).is_file(), path
+
+
+def test_a_multirun_launches_each_job_as_its_own_run_and_wandb_run(tmp_path):
+    from tests import wandb_files
+
+    result = run("-m", "dataset=ring", "model=mlp", "seed=0,1", "trainer.max_steps=4", "logger=wandb",
+                 "~callbacks.progress_bar", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_ids, seeds = set(), set()
+    for job in ("0", "1"):
+        job_dir = tmp_path / "sweep" / job
+        assert (job_dir / "metrics.json").is_file()
+        run_file = wandb_files.run_file(job_dir)
+        run_ids.add(wandb_files.run_info(run_file).run_id)
+        seeds.add(wandb_files.config(run_file)["seed"])
+    assert len(run_ids) == 2 and seeds == {0, 1}
