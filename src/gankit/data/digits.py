@@ -1,0 +1,60 @@
+"""scikit-learn's bundled 8x8 handwritten digits (1797 images), resized and scaled to [-1, 1]."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from gankit.data.batches import TensorBatches
+from gankit.errors import ConfigError
+
+
+def load_digit_images(image_size: int, test_fraction: float = 0.2, split_seed: int = 0):
+    """(train images, train labels, test images, test labels); images [N, 1, S, S] in [-1, 1]."""
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # [N, 1, 8, 8]
+    if image_size != 8:
+        images = F.interpolate(images, size=(image_size, image_size), mode="bilinear",
+                               align_corners=False, antialias=True)
+    images = (images.clamp(0, 1) * 2 - 1).contiguous()
+    labels = torch.tensor(digits.target)
+    idx_train, idx_test = train_test_split(
+        torch.arange(len(images)).numpy(), test_size=test_fraction, random_state=split_seed,
+        stratify=labels.numpy(),
+    )
+    return images[idx_train], labels[idx_train], images[idx_test], labels[idx_test]
+
+
+class DigitsDataModule(pl.LightningDataModule):
+    """Train batches [B, 1, S, S] from a fixed stratified split held as one tensor."""
+
+    def __init__(self, image_size: int = 32, batch_size: int = 64, test_fraction: float = 0.2,
+                 split_seed: int = 0):
+        super().__init__()
+        self.image_size, self.batch_size = int(image_size), int(batch_size)
+        self.test_fraction, self.split_seed = float(test_fraction), int(split_seed)
+        self.train_images: Tensor | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_images is not None:
+            return
+        self.train_images, self.train_labels, self.test_images, self.test_labels = (
+            load_digit_images(self.image_size, self.test_fraction, self.split_seed)
+        )
+        if not 1 <= self.batch_size <= len(self.train_images):
+            raise ConfigError(
+                f"dataset.batch_size={self.batch_size} must be between 1 and the "
+                f"{len(self.train_images)} training digits"
+            )
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(TensorBatches(self.train_images, self.batch_size), batch_size=None)
+
+    def sample_real(self, n: int) -> Tensor:
+        self.setup()
+        return self.train_images[torch.randperm(len(self.train_images))[:n]]

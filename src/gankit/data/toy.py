@@ -1,0 +1,98 @@
+"""Toy distributions sampled on the fly: ring and grid of Gaussians (VEEGAN/PacGAN), 1-D Gaussian, circle."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, IterableDataset
+
+from gankit.errors import ConfigError
+
+
+class GaussianMixture:
+    """Equal-weight isotropic Gaussians at `modes` [M, D] with standard deviation `std`."""
+
+    def __init__(self, modes: Tensor, std: float):
+        self.modes, self.std = modes.float(), float(std)
+        self.dim = self.modes.shape[1]
+
+    def sample(self, n: int) -> Tensor:
+        """[n, D] points; mode indices drawn uniformly."""
+        index = torch.randint(len(self.modes), (n,))
+        return self.modes[index] + self.std * torch.randn(n, self.dim)
+
+
+class Ring(GaussianMixture):
+    """`num_modes` Gaussians at angles i * 2pi / num_modes on a circle (8, radius 1, std 0.01)."""
+
+    def __init__(self, num_modes: int = 8, radius: float = 1.0, std: float = 0.01):
+        angles = torch.arange(num_modes, dtype=torch.float64) * 2 * math.pi / num_modes
+        super().__init__(radius * torch.stack([angles.cos(), angles.sin()], dim=1), std)
+
+
+class Grid(GaussianMixture):
+    """Gaussians on a square lattice: {-4, -2, 0, 2, 4}^2 with std 0.05 by default."""
+
+    def __init__(self, side: int = 5, spacing: float = 2.0, std: float = 0.05):
+        axis = (torch.arange(side, dtype=torch.float64) - (side - 1) / 2) * spacing
+        xs, ys = torch.meshgrid(axis, axis, indexing="ij")
+        super().__init__(torch.stack([xs.flatten(), ys.flatten()], dim=1), std)
+
+
+class Gaussian1D(GaussianMixture):
+    """One Gaussian on the line, as in Figure 1 of Goodfellow et al. 2014."""
+
+    def __init__(self, mean: float = 4.0, std: float = 0.5):
+        super().__init__(torch.tensor([[mean]]), std)
+
+
+class Circle:
+    """Points uniform on a circle, plus optional radial noise (a continuous manifold, no modes)."""
+
+    modes = None
+
+    def __init__(self, radius: float = 1.0, noise: float = 0.02):
+        self.radius, self.std, self.dim = float(radius), float(noise), 2
+
+    def sample(self, n: int) -> Tensor:
+        angle = torch.rand(n) * 2 * math.pi
+        r = self.radius + self.std * torch.randn(n)
+        return torch.stack([r * angle.cos(), r * angle.sin()], dim=1)
+
+
+class _ToyBatches(IterableDataset):
+    def __init__(self, distribution, batch_size: int, batches_per_epoch: int):
+        super().__init__()
+        self.distribution, self.batch_size, self.length = distribution, batch_size, batches_per_epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for _ in range(self.length):
+            yield self.distribution.sample(self.batch_size)  # [B, D]
+
+
+class ToyDataModule(pl.LightningDataModule):
+    """Fresh samples of `distribution` every batch; an epoch is `batches_per_epoch` batches."""
+
+    def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100):
+        super().__init__()
+        if int(batch_size) < 1 or int(batches_per_epoch) < 1:
+            raise ConfigError(
+                f"dataset.batch_size and dataset.batches_per_epoch must be >= 1, "
+                f"got {batch_size} and {batches_per_epoch}"
+            )
+        self.distribution = distribution
+        self.batch_size, self.batches_per_epoch = int(batch_size), int(batches_per_epoch)
+
+    def train_dataloader(self) -> DataLoader:
+        batches = _ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch)
+        return DataLoader(batches, batch_size=None)
+
+    def sample_real(self, n: int) -> Tensor:
+        return self.distribution.sample(n)
