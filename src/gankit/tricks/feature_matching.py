@@ -1,0 +1,79 @@
+"""Feature matching (Salimans et al. 2016, Sec. 3.1): G matches batch means of a D layer, Eq. ||E f(x) - E f(G(z))||."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor, nn
+
+from gankit.errors import ConfigError
+from gankit.tricks import Technique
+
+if TYPE_CHECKING:
+    from gankit.gan import GAN
+    from gankit.step import PlayerStep
+
+
+def squared_error(real_mean: Tensor, fake_mean: Tensor) -> Tensor:
+    """mean_k (E f_k(x) - E f_k(G(z)))^2, as in the authors' MNIST code."""
+    return ((real_mean - fake_mean) ** 2).mean()
+
+
+def absolute_error(real_mean: Tensor, fake_mean: Tensor) -> Tensor:
+    """mean_k |E f_k(x) - E f_k(G(z))|, as in the authors' CIFAR-10 code."""
+    return (real_mean - fake_mean).abs().mean()
+
+
+class FeatureMatching(Technique):
+    """G's objective: `weight` * distance between batch means of D's features on real and fake data.
+
+    `layer` names a submodule of D (e.g. "body.1"); None takes the features D returns, its last
+    hidden layer. `replace`: the term replaces the adversarial G loss (the paper) or adds to it.
+    """
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        distance: Callable[[Tensor, Tensor], Tensor] = squared_error,
+        replace: bool = True,
+        layer: str | None = None,
+    ):
+        super().__init__()
+        if float(weight) <= 0:
+            raise ConfigError(f"trick.feature_matching.weight must be > 0, got {weight}")
+        self.weight, self.distance, self.layer = float(weight), distance, layer
+        self.replaces_generator_loss = bool(replace)
+
+    def setup(self, gan: GAN) -> None:
+        if self.layer is None:
+            return
+        names = [name for name, _ in gan.discriminator.named_modules() if name]
+        if self.layer not in names:
+            raise ConfigError(
+                f"trick.feature_matching.layer={self.layer} is not a layer of the discriminator; "
+                f"choose one of: {', '.join(names)}"
+            )
+
+    def generator_loss(self, step: PlayerStep) -> Tensor:
+        if self.layer is None:
+            fake = step.fake_features  # [B, F], carries G's gradient through the frozen D
+            real = step.real_outputs()[1]  # [B, F], no gradient
+        else:
+            fake = self._layer_output(step.discriminator, step.fake)
+            with torch.no_grad():
+                real = self._layer_output(step.discriminator, step.real)
+        return self.weight * self.distance(real.mean(0), fake.mean(0))
+
+    def _layer_output(self, discriminator: nn.Module, x: Tensor) -> Tensor:
+        """Output of D's submodule `layer` on x, flattened to [B, F]."""
+        seen: list[Tensor] = []
+        handle = discriminator.get_submodule(self.layer).register_forward_hook(
+            lambda module, args, output: seen.append(output)
+        )
+        try:
+            discriminator(x)
+        finally:
+            handle.remove()
+        return seen[-1].flatten(1)
