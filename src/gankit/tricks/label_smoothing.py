@@ -1,0 +1,61 @@
+"""One-sided label smoothing (Salimans et al. 2016, Sec. 3.4): D's real target is alpha, fake targets stay 0.
+
+With real target alpha the D loss -alpha log D(x) - (1 - alpha) log(1 - D(x)) is minimised at
+D(x) = alpha; smoothing the fake targets too would be two-sided, which the paper advises against.
+The yaml sets the loss's `real_target` to alpha (so the logged config shows it); this technique
+checks that the loss has such a target and binds it when the GAN was built by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from gankit.errors import ConfigError
+from gankit.tricks import Technique
+
+if TYPE_CHECKING:
+    from gankit.gan import GAN
+
+WITH_TARGET = "minimax, nonsaturating, least_squares"  # conf/loss options whose D loss takes real_target
+
+
+def _function(loss: Callable) -> Callable:
+    while isinstance(loss, functools.partial):
+        loss = loss.func
+    return loss
+
+
+def _check(loss: Callable, alpha: float) -> None:
+    """A ConfigError unless `loss` takes a real_target that is unset or equal to alpha."""
+    function = _function(loss)
+    if "real_target" not in inspect.signature(function).parameters:
+        name = getattr(function, "__name__", repr(function)).removesuffix("_discriminator")
+        raise ConfigError(
+            f"trick=label_smoothing needs a loss with a real-data target ({WITH_TARGET}); loss={name} has none"
+        )
+    bound = loss.keywords.get("real_target") if isinstance(loss, functools.partial) else None
+    if bound is not None and float(bound) != alpha:
+        raise ConfigError(
+            f"trick.label_smoothing.alpha={alpha} disagrees with loss.discriminator.real_target={bound}; "
+            "set the target with trick.label_smoothing.alpha only"
+        )
+
+
+class LabelSmoothing(Technique):
+    """Sets D's target on real data to `alpha` (0.9 in the paper); refuses losses without one (hinge, wasserstein)."""
+
+    def __init__(self, alpha: float = 0.9, discriminator_loss: Callable | None = None):
+        super().__init__()
+        if not 0.0 < float(alpha) <= 1.0:
+            raise ConfigError(f"trick.label_smoothing.alpha must be in (0, 1], got {alpha}")
+        self.alpha = float(alpha)
+        if discriminator_loss is not None:
+            _check(discriminator_loss, self.alpha)
+
+    def setup(self, gan: GAN) -> None:
+        loss = gan.loss.discriminator_loss
+        _check(loss, self.alpha)
+        gan.loss.discriminator_loss = functools.partial(loss, real_target=self.alpha)
