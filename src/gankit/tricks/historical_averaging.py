@@ -1,0 +1,84 @@
+"""Historical averaging (Salimans et al. 2016, Sec. 3.3): weight * ||theta - (1/t) sum_i theta[i]||^2 per player.
+
+The running mean includes the parameters at the start, so the penalty is 0 at the first step; it is
+updated after each of the player's optimizer steps and kept in buffers, so it is checkpointed and
+resumed. The authors' code has no implementation; this is the paper's formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from gankit.errors import ConfigError
+from gankit.tricks import Technique
+
+PLAYERS = ("generator", "discriminator")  # the player names the loop passes to after_step
+
+
+def _key(parameter_name: str) -> str:
+    return parameter_name.replace(".", "__")  # buffer names cannot contain dots
+
+
+class RunningMean(nn.Module):
+    """(1/t) sum_{i=1..t} theta[i] for every parameter of one network, as buffers."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))  # t
+
+    @torch.no_grad()
+    def update(self, network: nn.Module) -> None:
+        """Add the network's current parameters to the mean (the first call starts it)."""
+        self.count += 1
+        for name, parameter in network.named_parameters():
+            key = _key(name)
+            if self.count == 1 or not hasattr(self, key):
+                self.register_buffer(key, parameter.detach().clone())
+            else:
+                mean = getattr(self, key)
+                mean += (parameter.detach() - mean) / self.count
+
+    def penalty(self, network: nn.Module) -> Tensor:
+        """sum over parameters of ||theta - mean||^2; starts the mean if it is empty."""
+        if self.count == 0:
+            self.update(network)
+        terms = [((p - getattr(self, _key(n))) ** 2).sum() for n, p in network.named_parameters()]
+        return torch.stack(terms).sum()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for name, value in state_dict.items():  # means saved by a run whose networks were seen
+            key = name.removeprefix(prefix)
+            if name.startswith(prefix) and key != "count" and "." not in key and not hasattr(self, key):
+                self.register_buffer(key, torch.empty_like(value, device=self.count.device))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class HistoricalAveraging(Technique):
+    """Adds weight * ||theta - running mean of theta||^2 to the losses of `players` (generator, discriminator)."""
+
+    def __init__(self, weight: float = 1e-3, players: Sequence[str] = PLAYERS):
+        super().__init__()
+        unknown = [p for p in players if p not in PLAYERS]
+        if unknown or not players or float(weight) <= 0:
+            raise ConfigError(
+                f"trick.historical_averaging needs weight > 0 and players among {', '.join(PLAYERS)}, "
+                f"got weight={weight}, players={list(players)}"
+            )
+        self.weight = float(weight)
+        self.history = nn.ModuleDict({player: RunningMean() for player in players})
+
+    def discriminator_loss(self, step) -> Tensor | None:
+        return self._penalty("discriminator", step.discriminator)
+
+    def generator_loss(self, step) -> Tensor | None:
+        return self._penalty("generator", step.generator)
+
+    def after_step(self, player: str, network: nn.Module) -> None:
+        if player in self.history:
+            self.history[player].update(network)
+
+    def _penalty(self, player: str, network: nn.Module) -> Tensor | None:
+        return self.weight * self.history[player].penalty(network) if player in self.history else None
