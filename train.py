@@ -15,9 +15,11 @@ from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from gankit.callbacks.evaluation import Evaluation
 from gankit.checks import check_config, check_group_choices
 from gankit.errors import ConfigError
 from gankit.gan import GAN
+from gankit.noise import silence_known_noise
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 
@@ -43,6 +45,7 @@ def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
 def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
     """Every object of a run, composed from `cfg`; nothing is trained yet."""
     check_config(cfg)
+    silence_known_noise()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.dataset.datamodule)
     gan = build(
@@ -54,12 +57,14 @@ def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]
     )
     logger = build(cfg.logger) if cfg.get("logger") else False
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
+    if cfg.get("metrics"):  # metrics=none leaves it empty
+        callbacks.append(build(cfg.metrics.callback))
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks)
     return trainer, gan, datamodule
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Build the run, fit it, write metrics.json; return the final metrics."""
+    """Build the run, fit it, write metrics.json; return the final metrics (and their `protocol`)."""
     trainer, gan, datamodule = build_run(cfg)
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -70,6 +75,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
             trainer.logger.experiment.finish()  # each run of a multirun is its own W&B run
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
     metrics["step"] = trainer.global_step
+    for evaluation in (c for c in trainer.callbacks if isinstance(c, Evaluation)):
+        metrics.update(evaluation.final)
+        metrics["protocol"] = evaluation.protocol
     if trainer.is_global_zero:
         output_dir = Path(cfg.paths.output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)

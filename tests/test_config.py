@@ -12,9 +12,14 @@ TOY = {"ring", "grid", "gaussian1d", "circle"}
 
 
 def companions(group: str, option: str) -> list[str]:
-    """Other choices an option needs to make sense (DCGAN needs images, toy data an MLP)."""
-    if group == "dataset" and option in TOY:
-        return ["model=mlp"]
+    """Other choices an option needs to make sense (DCGAN needs images, toy data an MLP, Inception weights)."""
+    if group == "dataset" and option in TOY or (group, option) == ("metrics", "toy"):
+        return ["model=mlp"] + (["dataset=ring"] if group == "metrics" else [])
+    if (group, option) == ("metrics", "image"):
+        from tests.inception_weights import random_inception_weights
+
+        return [f"metrics.inception_weights={random_inception_weights()}", "model.generator.width=8",
+                "model.discriminator.width=8"]
     return ["model.generator.width=8", "model.discriminator.width=8"] if group != "model" or option == "dcgan" else []
 
 

@@ -1,0 +1,87 @@
+"""Evaluates the generator every `every_n_steps` steps and at the end; logs `eval/<metric>` once.
+
+An evaluator (gankit.metrics: ToyEvaluator, DigitsEvaluator, ImageEvaluator) provides
+`setup(datamodule, rank, world_size)`, `reset()`, `update(fake, gan)`, `compute() -> dict`,
+`protocol() -> dict` and `reference` (values fixed by the data, e.g. the digits FID floor). Every
+process generates its share of the samples; the evaluator's torchmetrics states sync in compute().
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning.pytorch as pl
+import torch
+
+from gankit.errors import ConfigError
+
+
+class Evaluation(pl.Callback):
+    """`num_samples_periodic` samples during training, `num_samples` at the end, from a fixed seed
+    (so evaluation neither consumes nor depends on the training RNG)."""
+
+    def __init__(self, evaluator, every_n_steps: int = 1000, num_samples: int = 10000,
+                 num_samples_periodic: int = 2000, batch_size: int = 500, seed: int = 0, prefix: str = "eval"):
+        super().__init__()
+        if int(every_n_steps) < 0:
+            raise ConfigError(f"metrics.eval_every must be >= 0 (0: only at the end), got {every_n_steps}")
+        if min(int(num_samples), int(num_samples_periodic)) < 2 or int(batch_size) < 1:
+            raise ConfigError(f"metrics.num_samples and metrics.num_samples_periodic must be >= 2 and "
+                              f"metrics.batch_size >= 1, got {num_samples}, {num_samples_periodic}, {batch_size}")
+        self.evaluator, self.prefix, self.seed = evaluator, prefix, int(seed)
+        self.every_n_steps, self.batch_size = int(every_n_steps), int(batch_size)
+        self.num_samples, self.num_samples_periodic = int(num_samples), int(num_samples_periodic)
+        self.final: dict[str, float] = {}  # eval/<metric> at the end of fit, with the reference values
+        self.protocol: dict = {}
+        self._next_step = self.every_n_steps
+        self._last: tuple[int, int] | None = None  # (step, num_samples) of the latest evaluation
+        self._ready = False
+
+    def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
+        if not self._ready:  # rank 0 first fills the caches (classifier, reference features)
+            if trainer.is_global_zero:
+                self.evaluator.setup(trainer.datamodule, trainer.global_rank, trainer.world_size)
+            trainer.strategy.barrier("gankit-evaluation-setup")
+            if not trainer.is_global_zero:
+                self.evaluator.setup(trainer.datamodule, trainer.global_rank, trainer.world_size)
+            self._ready = True
+        self.evaluator.to(gan.device)
+        if self.every_n_steps > 0:
+            self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
+
+    def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
+        if self.every_n_steps > 0 and trainer.global_step >= self._next_step:
+            self._next_step += self.every_n_steps
+            self.evaluate(trainer, gan, self.num_samples_periodic)
+
+    def on_train_end(self, trainer: pl.Trainer, gan) -> None:
+        values = self.evaluate(trainer, gan, self.num_samples)
+        reference = {f"{self.prefix}/{k}": v for k, v in self.evaluator.reference.items()}
+        self.final = {k: v for k, v in {**values, **reference}.items() if k != f"{self.prefix}/seconds"}
+        self.protocol = {**self.evaluator.protocol(), "num_samples": self.num_samples, "seed": self.seed,
+                         "step": trainer.global_step, "processes": trainer.world_size}
+        if reference and trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics(reference, step=trainer.global_step)
+
+    def evaluate(self, trainer: pl.Trainer, gan, num_samples: int) -> dict[str, float]:
+        """eval/<metric> over `num_samples` generated samples, split across processes; logged on rank 0."""
+        if self._last == (trainer.global_step, num_samples):
+            return self._values
+        start = time.perf_counter()
+        rank, world = trainer.global_rank, trainer.world_size
+        share = num_samples // world + (rank < num_samples % world)
+        devices = [gan.device] if gan.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.seed + rank)
+            self.evaluator.reset()
+            for i in range(0, share, self.batch_size):
+                self.evaluator.update(gan.sample(min(self.batch_size, share - i)), gan)
+            values = self.evaluator.compute()  # every rank: torchmetrics syncs here
+        values = {f"{self.prefix}/{k}": v for k, v in values.items()}
+        values[f"{self.prefix}/seconds"] = time.perf_counter() - start
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics(values, step=trainer.global_step)
+        self._last, self._values = (trainer.global_step, num_samples), values
+        return values
