@@ -1,5 +1,6 @@
 """torch-fidelity's InceptionV3 with random weights, saved once per test session (the real ones cannot
-be downloaded offline); convolutions use He init so activations keep their scale through the depth."""
+be downloaded offline); convolutions use He init so activations keep their scale through the depth, and
+the classifier is wide enough that the logits differ between images (an Inception score above 1)."""
 
 from __future__ import annotations
 
@@ -30,5 +31,6 @@ def random_inception_weights() -> Path:
         for module in net.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        nn.init.normal_(net.fc.weight, std=0.3)
     torch.save(net.state_dict(), folder / "inception-random.pth")
     return folder / "inception-random.pth"

@@ -51,8 +51,9 @@ class Evaluation(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         if self.every_n_steps > 0 and trainer.global_step >= self._next_step:
-            self._next_step += self.every_n_steps
-            self.evaluate(trainer, gan, self.num_samples_periodic)
+            self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
+            if not 0 < trainer.max_steps <= trainer.global_step:  # the final evaluation follows
+                self.evaluate(trainer, gan, self.num_samples_periodic)
 
     def on_train_end(self, trainer: pl.Trainer, gan) -> None:
         values = self.evaluate(trainer, gan, self.num_samples)
