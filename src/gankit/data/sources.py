@@ -1,0 +1,34 @@
+"""Where a dataset's files live, and the one-line error when they are missing and cannot be fetched.
+
+A source has `name`, `folder` (a Path), `expected` (the files expected there, in words),
+`available() -> bool` and `download()` (torchvision's download; raises when it cannot).
+"""
+
+from __future__ import annotations
+
+from gankit.errors import ConfigError
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reason = next((line for line in lines if "rror" in line and not line.endswith(":")), None)
+    return f"{type(error).__name__}: {reason or (lines[0] if lines else '')}".rstrip(": ")
+
+
+def ensure_available(source, download: bool) -> None:
+    """Downloads the source's files when they are missing and `download` is on; else one ConfigError line."""
+    if source.available():
+        return
+    failure = ""
+    if download:
+        try:
+            source.download()
+        except Exception as error:  # any network, archive or missing-dependency failure
+            failure = f"; the download failed ({_first_line(error)})"
+        if not failure and source.available():
+            return
+    hint = "put them there" if download else "put them there or set dataset.download=true"
+    raise ConfigError(
+        f"{source.name} files not found in {source.folder}: expected {source.expected}{failure}; "
+        f"{hint}, or point paths.data_dir at the folder that holds them"
+    )
