@@ -1,4 +1,5 @@
-"""Writes a figure of samples from fixed noise every N steps and at the end; logs it to W&B."""
+"""Writes a figure of samples from fixed noise every N steps and at the end, then the end-of-run
+pictures (a large grid, latent interpolations, an animation of the run); logs each to W&B."""
 
 from __future__ import annotations
 
@@ -10,14 +11,27 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 
 
+def log_picture(trainer: pl.Trainer, key: str, path: Path) -> None:
+    """A PNG or GIF file to every W&B logger under `key`, at the current step."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image(key=key, images=[str(path)], step=trainer.global_step)
+
+
 class SampleWriter(pl.Callback):
-    """Fixed noise [num_samples, latent_dim], so figures are comparable across steps."""
+    """Fixed noise [num_samples, latent_dim], so figures are comparable across steps.
+
+    `final` maps a name to a picture(path, gan, frames) -> bool that runs once at the end and writes
+    `<dirpath>/<name><picture.suffix>` (False: it does not apply to this data); logged as `pictures/<name>`.
+    """
 
     def __init__(self, figure: Callable, dirpath: str, every_n_steps: int = 500,
-                 num_samples: int = 64, seed: int = 1234, key: str = "samples"):
+                 num_samples: int = 64, seed: int = 1234, key: str = "samples",
+                 final: dict[str, Callable] | None = None, final_prefix: str = "pictures"):
         super().__init__()
         self.figure, self.dirpath, self.key = figure, Path(dirpath), key
         self.every_n_steps, self.num_samples, self.seed = int(every_n_steps), int(num_samples), seed
+        self.final, self.final_prefix = dict(final or {}), final_prefix
         self.noise: torch.Tensor | None = None
         self._next_step = self.every_n_steps
         self._last_written: int | None = None
@@ -26,7 +40,8 @@ class SampleWriter(pl.Callback):
         if self.noise is None:
             generator = torch.Generator().manual_seed(self.seed)
             self.noise = torch.randn(self.num_samples, gan.latent_dim, generator=generator)
-        self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
+        if self.every_n_steps > 0:
+            self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         if self.every_n_steps > 0 and trainer.global_step >= self._next_step:
@@ -35,6 +50,7 @@ class SampleWriter(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, gan) -> None:
         self.write(trainer, gan)
+        self.write_final(trainer, gan)
 
     def write(self, trainer: pl.Trainer, gan) -> Path | None:
         if not trainer.is_global_zero or self._last_written == trainer.global_step:
@@ -45,10 +61,21 @@ class SampleWriter(pl.Callback):
         fake = gan.sample(self.num_samples, noise=self.noise)
         real = trainer.datamodule.sample_real(self.num_samples)
         self.figure(path, fake, real, gan)
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image(key=self.key, images=[str(path)], step=trainer.global_step)
+        log_picture(trainer, self.key, path)
         return path
+
+    def write_final(self, trainer: pl.Trainer, gan) -> list[Path]:
+        """The end-of-run pictures that apply to this data; the step figures so far are their frames."""
+        if not trainer.is_global_zero:
+            return []
+        frames = sorted(self.dirpath.glob("step_*.png"))
+        written = []
+        for name, picture in self.final.items():
+            path = self.dirpath / f"{name}{picture.suffix}"
+            if picture(path, gan, frames):
+                log_picture(trainer, f"{self.final_prefix}/{name}", path)
+                written.append(path)
+        return written
 
     def state_dict(self) -> dict:
         return {"noise": self.noise}

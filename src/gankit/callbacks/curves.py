@@ -1,0 +1,119 @@
+"""Training curves from the run's own record: losses, D(x) on real and fake data and every other logged
+value over steps, drawn to a PNG at the end (works with any logger, or none)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning.pytorch as pl
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from gankit.callbacks.samples import log_picture  # noqa: E402
+
+
+def moving_average(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over up to `window` values (the first ones average what there is)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+class TrainingCurves(pl.Callback):
+    """Records `trainer.callback_metrics` every `every_n_steps` steps (default: the trainer's
+    log_every_n_steps) and at the end of fit; draws them to `path` and logs it as `key`.
+
+    `panels` is a list of {title, keys, hline (optional)}: keys drawn together; every other recorded
+    key gets a panel of its own. The record is checkpointed, so a resumed run draws its whole history.
+    """
+
+    def __init__(self, path: str, panels: Sequence[dict] = (), every_n_steps: int | None = None,
+                 key: str = "pictures/curves", columns: int = 3, smoothing: int = 25):
+        super().__init__()
+        self.path, self.key, self.columns, self.smoothing = Path(path), key, int(columns), int(smoothing)
+        self.panels = [dict(p) for p in panels]
+        self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
+        self.history: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
+        self._next_step = 0
+
+    def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
+        every = self._every(trainer)
+        self._next_step = (trainer.global_step // every + 1) * every
+
+    def _every(self, trainer: pl.Trainer) -> int:
+        return max(1, self.every_n_steps or trainer.log_every_n_steps)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
+        if trainer.global_step >= self._next_step:
+            self._next_step += self._every(trainer)
+            self.record(trainer)
+
+    def record(self, trainer: pl.Trainer) -> None:
+        """The latest value of every scalar in trainer.callback_metrics, at the current step."""
+        step = trainer.global_step
+        for name, value in trainer.callback_metrics.items():
+            if torch.is_tensor(value) and value.numel() == 1:
+                series = self.history.setdefault(name, [])
+                if series and series[-1][0] == step:
+                    series[-1] = (step, float(value))
+                else:
+                    series.append((step, float(value)))
+
+    def on_fit_end(self, trainer: pl.Trainer, gan) -> None:  # after every on_train_end (final evaluations)
+        self.record(trainer)
+        if trainer.is_global_zero and self.draw():
+            log_picture(trainer, self.key, self.path)
+
+    def on_exception(self, trainer: pl.Trainer, gan, exception: BaseException) -> None:
+        if trainer.is_global_zero:  # what was recorded before the failure is still worth a look
+            self.draw()
+
+    def draw(self) -> bool:
+        """Writes the PNG; False when nothing was recorded."""
+        groups = [(p.get("title", ", ".join(p["keys"])), [k for k in p["keys"] if k in self.history], p.get("hline"))
+                  for p in self.panels]
+        groups = [g for g in groups if g[1]]
+        grouped = {k for _, keys, _ in groups for k in keys}
+        groups += [(k, [k], None) for k in sorted(self.history) if k not in grouped]
+        if not groups:
+            return False
+        columns = min(self.columns, len(groups))
+        rows = math.ceil(len(groups) / columns)
+        fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.8 * rows), squeeze=False)
+        for ax, (title, keys, hline) in zip(axes.flat, groups, strict=False):
+            for i, name in enumerate(keys):
+                steps, values = zip(*self.history[name], strict=True)
+                color = f"C{i}"
+                if len(values) > 2 * self.smoothing:  # raw values faint, their moving average on top
+                    ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+                    ax.plot(steps, moving_average(values, self.smoothing), color=color, label=name)
+                else:
+                    ax.plot(steps, values, color=color, label=name, marker="." if len(values) < 30 else None)
+            if hline is not None:
+                ax.axhline(float(hline), color="gray", linestyle=":", linewidth=1)
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel("step", fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.legend(fontsize=7)
+        for ax in list(axes.flat)[len(groups):]:
+            ax.axis("off")
+        fig.tight_layout()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.path, dpi=100)
+        plt.close(fig)
+        return True
+
+    def state_dict(self) -> dict:
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = {k: [tuple(p) for p in v] for k, v in state_dict.get("history", {}).items()}
