@@ -36,7 +36,7 @@ class ImageFolder:
     """Every image file (EXTENSIONS, any case) under `path`, recursively, in sorted order."""
 
     def __init__(self, path: str):
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self.name = f"dataset.path={path}"
 
     def files(self, split: str = "train") -> list[Path] | None:

@@ -33,7 +33,7 @@ class MNISTFiles:
     dataset = tvd.MNIST
 
     def __init__(self, root: str):
-        self.root = Path(root)
+        self.root = Path(root).expanduser()
         self.name = self.dataset.__name__
         self.folder = self.root / self.name / "raw"
         self.files = [Path(url).stem for url, _ in self.dataset.resources]  # the names without .gz
@@ -68,7 +68,7 @@ class CIFAR10Files:
     test_batches = [name for name, _ in tvd.CIFAR10.test_list]
 
     def __init__(self, root: str):
-        self.root, self.name = Path(root), "CIFAR-10"
+        self.root, self.name = Path(root).expanduser(), "CIFAR-10"
         self.folder = self.root / tvd.CIFAR10.base_folder
         self.expected = ", ".join(self.train_batches + self.test_batches)
 
@@ -94,7 +94,7 @@ class CelebAFiles:
     splits = {"train": "0", "valid": "1", "test": "2"}
 
     def __init__(self, root: str):
-        self.root, self.name = Path(root), "CelebA"
+        self.root, self.name = Path(root).expanduser(), "CelebA"
         self.folder = self.root / tvd.CelebA.base_folder
         self.expected = "img_align_celeba/ (the aligned JPEGs) and list_eval_partition.txt"
 
