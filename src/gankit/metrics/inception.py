@@ -3,6 +3,9 @@ run once per image for both its pool features and its logits, with the resize mo
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import urllib.error
 from pathlib import Path
 
@@ -40,10 +43,13 @@ class InceptionFeatures(nn.Module):
             raise ConfigError(f"metrics.feature_layer must be one of {FEATURE_LAYERS}, got {feature_layer}")
         if weights is not None and not Path(weights).is_file():
             raise _unavailable(f"metrics.inception_weights={weights} is not a file")
+        messages = io.StringIO()  # torch.hub's "Downloading ..." line: shown on success, dropped on failure
         try:
-            self.net = _Inception("inception-v3-compat", [str(feature_layer), "logits_unbiased"],
-                                  feature_extractor_weights_path=None if weights is None else str(weights),
-                                  antialias=bool(antialias))
+            with contextlib.redirect_stderr(messages):
+                self.net = _Inception("inception-v3-compat", [str(feature_layer), "logits_unbiased"],
+                                      feature_extractor_weights_path=None if weights is None else str(weights),
+                                      antialias=bool(antialias))
+            sys.stderr.write(messages.getvalue())
         except (urllib.error.URLError, OSError) as error:
             raise _unavailable(f"download failed: {error}") from None
         except (RuntimeError, KeyError, EOFError) as error:  # not a state dict of this network
