@@ -9,6 +9,7 @@
 
     python benchmarks/eval_throughput.py
     python benchmarks/eval_throughput.py --steps 400 --eval-every 100 --inception-images 32
+    python benchmarks/eval_throughput.py --threads 1   # on a shared CPU one thread can beat two
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ def main() -> None:
     parser.add_argument("--inception-weights", default=None, help="the real weights file (default: random)")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from train import train
 
     work = Path(tempfile.mkdtemp(prefix="gankit-eval-bench-"))

@@ -38,6 +38,7 @@ class Evaluation(pl.Callback):
         self._ready = False
 
     def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
+        self.evaluator.to(gan.device)  # the reference set is embedded on the run's device
         if not self._ready:  # rank 0 first fills the caches (classifier, reference features)
             if trainer.is_global_zero:
                 self.evaluator.setup(trainer.datamodule, trainer.global_rank, trainer.world_size)
@@ -45,7 +46,7 @@ class Evaluation(pl.Callback):
             if not trainer.is_global_zero:
                 self.evaluator.setup(trainer.datamodule, trainer.global_rank, trainer.world_size)
             self._ready = True
-        self.evaluator.to(gan.device)
+        self.evaluator.to(gan.device)  # and what setup built
         if self.every_n_steps > 0:
             self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
 
