@@ -26,6 +26,15 @@ QUIET = {
     "trainer.enable_model_summary": "false",
     "+trainer.enable_progress_bar": "false",
 }
+# Smaller evaluations, applied where the composed config evaluates at all (metrics is not none);
+# evaluation itself is tested in test_metrics_*.
+QUIET_METRICS = {"metrics.num_samples": "500", "metrics.num_samples_periodic": "500"}
+
+
+def _given(key: str, given: set[str]) -> bool:
+    """True if the test set `key` or a group above it (metrics=none overrides metrics.num_samples)."""
+    key = key.lstrip("+~")
+    return any(key == g or key.startswith(g + ".") for g in given)
 
 
 def compose_config(output_dir: Path, *overrides: str):
@@ -33,7 +42,11 @@ def compose_config(output_dir: Path, *overrides: str):
     given = {o.split("=")[0].lstrip("+~") for o in overrides}
     base = [k if v is None else f"{k}={v}" for k, v in QUIET.items() if k.lstrip("+~") not in given]
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return compose("train", overrides=[f"paths.output_dir={output_dir}", *base, *overrides])
+        cfg = compose("train", overrides=[f"paths.output_dir={output_dir}", *base, *overrides])
+        if not (cfg.get("metrics") or {}).get("num_samples"):
+            return cfg
+        smaller = [f"{k}={v}" for k, v in QUIET_METRICS.items() if not _given(k, given)]
+        return compose("train", overrides=[f"paths.output_dir={output_dir}", *base, *smaller, *overrides])
 
 
 @pytest.fixture
