@@ -124,17 +124,8 @@ class GAN(pl.LightningModule):
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
         if self.loss.penalty is not None:
             loss = loss + self.loss.penalty(self.discriminator, real, fake)
-        for trick in self.tricks.values():
-            extra = trick.discriminator_loss(step)
-            if extra is not None:
-                loss = loss + extra
-        opt.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        grad_norm = _grad_norm(self.discriminator)
-        opt.step()
-        self.untoggle_optimizer(opt)
-        for trick in self.tricks.values():
-            trick.after_step("discriminator", self.discriminator)
+        loss = loss + sum(self._extra_terms("discriminator_loss", step), loss.new_zeros(()))
+        grad_norm = self._backward_and_step(loss, opt, "discriminator", self.discriminator)
         self.log_dict(
             {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
              "train/d_fake": torch.sigmoid(fake_logits).mean().detach()},
@@ -149,16 +140,23 @@ class GAN(pl.LightningModule):
                           self.generator)
         replaced = any(t.replaces_generator_loss for t in self.tricks.values())
         loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
-        for trick in self.tricks.values():
-            extra = trick.generator_loss(step)
-            if extra is not None:
-                loss = loss + extra
+        loss = loss + sum(self._extra_terms("generator_loss", step), loss.new_zeros(()))
+        grad_norm = self._backward_and_step(loss, opt, "generator", self.generator)
+        self.log("train/g_loss", loss.detach(), prog_bar=True)
+        self.log("train/grad_norm_g", grad_norm)
+
+    def _extra_terms(self, hook: str, step: PlayerStep) -> list[Tensor]:
+        """The techniques' additional loss terms for one player (hook: 'generator_loss' or 'discriminator_loss')."""
+        terms = (getattr(trick, hook)(step) for trick in self.tricks.values())
+        return [term for term in terms if term is not None]
+
+    def _backward_and_step(self, loss: Tensor, opt, player: str, network: nn.Module) -> Tensor:
+        """Backward and step for one player (its optimizer already toggled); returns the gradient norm."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        grad_norm = _grad_norm(self.generator)
+        grad_norm = _grad_norm(network)
         opt.step()
         self.untoggle_optimizer(opt)
         for trick in self.tricks.values():
-            trick.after_step("generator", self.generator)
-        self.log("train/g_loss", loss.detach(), prog_bar=True)
-        self.log("train/grad_norm_g", grad_norm)
+            trick.after_step(player, network)
+        return grad_norm
