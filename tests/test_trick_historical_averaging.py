@@ -74,7 +74,7 @@ def test_the_running_means_load_into_a_fresh_technique():
 
 
 def test_a_run_checkpoints_and_resumes_the_history(make_config, tmp_path):
-    small = ["trick=historical_averaging", "model=mlp", "dataset=ring", "dataset.batch_size=8",
+    small = ["metrics=none", "trick=historical_averaging", "model=mlp", "dataset=ring", "dataset.batch_size=8",
              "model.generator.hidden=[8]", "model.discriminator.hidden=[8]", "+dataset.samples.figure.resolution=10"]
     trainer, gan, data = build_run(make_config(*small, "trainer.max_steps=4"))
     trainer.fit(gan, datamodule=data)

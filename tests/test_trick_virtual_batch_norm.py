@@ -103,7 +103,7 @@ def test_a_generator_without_vbn_layers_is_refused(make_config):
 
 
 def test_the_reference_noise_is_checkpointed_and_resumed(make_config, tmp_path):
-    small = ["trick=virtual_batch_norm", "model=mlp", "dataset=ring", "dataset.batch_size=8",
+    small = ["metrics=none", "trick=virtual_batch_norm", "model=mlp", "dataset=ring", "dataset.batch_size=8",
              "model.generator.hidden=[8]", "model.discriminator.hidden=[8]", "+dataset.samples.figure.resolution=10"]
     trainer, gan, data = build_run(make_config(*small, "trainer.max_steps=2"))
     saved = gan.tricks["virtual_batch_norm"].noise.clone()
