@@ -63,6 +63,13 @@ def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]
     return trainer, gan, datamodule
 
 
+def save_final_checkpoint(trainer: pl.Trainer) -> None:
+    """last.ckpt at the final step (ModelCheckpoint saves only on its step multiples)."""
+    callback = trainer.checkpoint_callback
+    if callback is not None and callback.dirpath is not None:
+        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt")
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build the run, fit it, write metrics.json; return the final metrics (and their `protocol`)."""
     trainer, gan, datamodule = build_run(cfg)
@@ -70,6 +77,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
         trainer.fit(gan, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        save_final_checkpoint(trainer)
     finally:
         if isinstance(trainer.logger, WandbLogger):
             trainer.logger.experiment.finish()  # each run of a multirun is its own W&B run

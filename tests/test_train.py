@@ -51,3 +51,9 @@ def test_csv_logger_writes_the_logged_quantities(make_config, tmp_path):
     for key in ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake",
                 "train/grad_norm_d", "train/grad_norm_g"):
         assert key in header
+
+
+def test_last_checkpoint_holds_the_final_step_between_periodic_saves(make_config, tmp_path):
+    train(make_config("model=mlp", "dataset=ring", "dataset.batch_size=16", "metrics=none",
+                      "trainer.max_steps=10", "callbacks.checkpoint.every_n_train_steps=4"))
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 10
