@@ -49,10 +49,11 @@ class ImageGrid:
 
 class _Extent:
     """Axis limits that keep still across a run's figures (so its animation does too): the real data's
-    range, grown to cover every generated point seen so far, but at most `reach` data spans beyond it."""
+    range padded by `pad` of its span, grown to cover every generated point seen so far, but at most
+    `reach` spans beyond the data."""
 
-    def __init__(self, reach: float = 1.0):
-        self.reach = reach
+    def __init__(self, pad: float = 0.25, reach: float = 1.0):
+        self.pad, self.reach = pad, reach
         self.lo: Tensor | None = None
         self.hi: Tensor | None = None
 
@@ -61,8 +62,9 @@ class _Extent:
         r_lo, r_hi = real.min(0).values, real.max(0).values
         span = (r_hi - r_lo).clamp(min=1e-3)
         fake = fake[torch.isfinite(fake).all(1)]
-        lo = r_lo if len(fake) == 0 else torch.minimum(r_lo, fake.min(0).values)
-        hi = r_hi if len(fake) == 0 else torch.maximum(r_hi, fake.max(0).values)
+        lo, hi = r_lo - self.pad * span, r_hi + self.pad * span
+        if len(fake):
+            lo, hi = torch.minimum(lo, fake.min(0).values), torch.maximum(hi, fake.max(0).values)
         if self.lo is not None:
             lo, hi = torch.minimum(lo, self.lo), torch.maximum(hi, self.hi)
         self.lo = torch.maximum(lo, r_lo - self.reach * span)
@@ -123,9 +125,9 @@ class Density1D:
     """Goodfellow et al. 2014 Figure 1: p_data (black, dotted), p_g (green) as kernel density
     estimates and D(x) (blue, dashed) over the data range; at equilibrium p_g = p_data and D(x) = 1/2."""
 
-    def __init__(self, resolution: int = 300, reach: float = 1.0):
+    def __init__(self, resolution: int = 300):
         self.resolution = resolution
-        self.extent = _Extent(reach)
+        self.extent = _Extent()
 
     def __call__(self, path: Path, fake: Tensor, real: Tensor, gan) -> None:
         fake, real = fake.float().cpu().reshape(-1, 1), real.float().cpu().reshape(-1, 1)
