@@ -3,13 +3,14 @@ disk and in the W&B offline run under their documented keys."""
 
 from __future__ import annotations
 
+import lightning.pytorch as pl
 import torch
 from PIL import Image
 
 from gankit.callbacks.curves import TrainingCurves, moving_average
 from gankit.callbacks.figures import slerp
 from tests import wandb_files
-from train import train
+from train import build_run, train
 
 SMALL_DCGAN = ["dataset.image_size=16", "dataset.batch_size=16", "model.generator.width=8",
                "model.discriminator.width=8", "metrics=none"]
@@ -65,6 +66,24 @@ def test_curves_record_the_logged_values_at_log_steps_and_survive_a_resume(make_
     history = state["history"]
     assert [s for s, _ in history["train/d_loss"]] == [2, 4, 6, 8, 10]
     assert {"train/g_loss", "train/d_real", "train/d_fake", "train/grad_norm_d"} <= set(history)
+
+
+class Publisher(pl.Callback):
+    """Puts a value into trainer.callback_metrics once, at step 4, as an evaluation callback would."""
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == 4:
+            trainer.callback_metrics["eval/score"] = torch.tensor(3.0)
+
+
+def test_curves_record_a_value_published_once_once(make_config, tmp_path):
+    trainer, gan, datamodule = build_run(make_config("dataset=ring", "model=mlp", "dataset.batch_size=16",
+                                                     "metrics=none", "trainer.max_steps=10"))
+    trainer.callbacks.append(Publisher())
+    trainer.fit(gan, datamodule=datamodule)
+    (curves,) = [c for c in trainer.callbacks if isinstance(c, TrainingCurves)]
+    assert curves.history["eval/score"] == [(6, 3.0)]  # the first record after it was published
+    assert [s for s, _ in curves.history["train/d_loss"]] == [2, 4, 6, 8, 10]  # every batch: 2 steps
 
 
 def test_curves_group_the_configured_keys_and_give_every_other_key_a_panel(tmp_path):

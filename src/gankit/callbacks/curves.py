@@ -43,6 +43,7 @@ class TrainingCurves(pl.Callback):
         self.panels = [dict(p) for p in panels]
         self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
         self.history: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
+        self._seen: dict[str, torch.Tensor] = {}  # key -> the tensor recorded last
         self._next_step = 0
 
     def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
@@ -58,10 +59,12 @@ class TrainingCurves(pl.Callback):
             self.record(trainer)
 
     def record(self, trainer: pl.Trainer) -> None:
-        """The latest value of every scalar in trainer.callback_metrics, at the current step."""
+        """Every scalar in trainer.callback_metrics that was set anew since the last record, at the current
+        step (a value published once, such as an evaluation's, is recorded once)."""
         step = trainer.global_step
         for name, value in trainer.callback_metrics.items():
-            if torch.is_tensor(value) and value.numel() == 1:
+            if torch.is_tensor(value) and value.numel() == 1 and value is not self._seen.get(name):
+                self._seen[name] = value  # held, so its identity is not reused
                 series = self.history.setdefault(name, [])
                 if series and series[-1][0] == step:
                     series[-1] = (step, float(value))
