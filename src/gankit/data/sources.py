@@ -29,6 +29,6 @@ def ensure_available(source, download: bool) -> None:
             return
     hint = "put them there" if download else "put them there or set dataset.download=true"
     raise ConfigError(
-        f"{source.name} files not found in {source.folder}: expected {source.expected}{failure}; "
+        f"{source.name} files not found in {source.folder.absolute()}: expected {source.expected}{failure}; "
         f"{hint}, or point paths.data_dir at the folder that holds them"
     )
