@@ -85,5 +85,7 @@ class Evaluation(pl.Callback):
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(values, step=trainer.global_step)
+        # also where the progress bar and the training-curves figure read logged values
+        trainer.callback_metrics.update({k: torch.tensor(float(v)) for k, v in values.items()})
         self._last, self._values = (trainer.global_step, num_samples), values
         return values
