@@ -163,6 +163,15 @@ def _sample_in_batches(gan, noise: Tensor, batch_size: int = 256) -> Tensor:
     return torch.cat([gan.sample(len(z), noise=z).cpu() for z in noise.split(batch_size)])
 
 
+def _image_grid_of(gan, noise: Tensor, path: Path, nrow: int, value_range: Sequence[float] | None) -> bool:
+    """Save G(noise) as a grid of `nrow` a row; False (nothing written) when G makes no images."""
+    images = _sample_in_batches(gan, noise)  # [N, C, H, W] for image data
+    if images.dim() != 4:
+        return False
+    save_grid(images, path, nrow, value_range)
+    return True
+
+
 class FinalGrid:
     """A large grid of images from fixed noise (several hundred samples; image data only)."""
 
@@ -174,11 +183,7 @@ class FinalGrid:
 
     def __call__(self, path: Path, gan, frames: list[Path]) -> bool:
         noise = torch.randn(self.num_samples, gan.latent_dim, generator=torch.Generator().manual_seed(self.seed))
-        images = _sample_in_batches(gan, noise)  # [N, C, H, W]
-        if images.dim() != 4:
-            return False
-        save_grid(images, path, self.nrow, self.value_range)
-        return True
+        return _image_grid_of(gan, noise, path, self.nrow, self.value_range)
 
 
 def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
@@ -202,11 +207,7 @@ class Interpolation:
         generator = torch.Generator().manual_seed(self.seed)
         ends = torch.randn(2, self.rows, gan.latent_dim, generator=generator)  # [2, R, D]
         noise = slerp(ends[0], ends[1], torch.linspace(0, 1, self.steps))  # [R, T, D]
-        images = _sample_in_batches(gan, noise.reshape(-1, gan.latent_dim))  # [R * T, C, H, W]
-        if images.dim() != 4:
-            return False
-        save_grid(images, path, self.steps, self.value_range)
-        return True
+        return _image_grid_of(gan, noise.reshape(-1, gan.latent_dim), path, self.steps, self.value_range)
 
 
 class Animation:
