@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from gankit.callbacks.samples import log_picture  # noqa: E402
+from gankit.callbacks.schedule import EveryNSteps  # noqa: E402
 
 
 def moving_average(values: Sequence[float], window: int) -> list[float]:
@@ -44,18 +45,14 @@ class TrainingCurves(pl.Callback):
         self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
         self.history: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
         self._seen: dict[str, torch.Tensor] = {}  # key -> the tensor recorded last
-        self._next_step = 0
+        self._schedule = EveryNSteps(0)
 
     def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
-        every = self._every(trainer)
-        self._next_step = (trainer.global_step // every + 1) * every
-
-    def _every(self, trainer: pl.Trainer) -> int:
-        return max(1, self.every_n_steps or trainer.log_every_n_steps)
+        self._schedule = EveryNSteps(max(1, self.every_n_steps or trainer.log_every_n_steps))
+        self._schedule.start(trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
-        if trainer.global_step >= self._next_step:
-            self._next_step += self._every(trainer)
+        if self._schedule.due(trainer.global_step):
             self.record(trainer)
 
     def record(self, trainer: pl.Trainer) -> None:

@@ -13,6 +13,7 @@ import time
 import lightning.pytorch as pl
 import torch
 
+from gankit.callbacks.schedule import EveryNSteps
 from gankit.errors import ConfigError
 
 
@@ -33,7 +34,7 @@ class Evaluation(pl.Callback):
         self.num_samples, self.num_samples_periodic = int(num_samples), int(num_samples_periodic)
         self.final: dict[str, float] = {}  # eval/<metric> at the end of fit, with the reference values
         self.protocol: dict = {}
-        self._next_step = self.every_n_steps
+        self._schedule = EveryNSteps(self.every_n_steps)
         self._last: tuple[int, int] | None = None  # (step, num_samples) of the latest evaluation
         self._ready = False
 
@@ -47,12 +48,10 @@ class Evaluation(pl.Callback):
                 self.evaluator.setup(trainer.datamodule, trainer.global_rank, trainer.world_size)
             self._ready = True
         self.evaluator.to(gan.device)  # and what setup built
-        if self.every_n_steps > 0:
-            self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
+        self._schedule.start(trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
-        if self.every_n_steps > 0 and trainer.global_step >= self._next_step:
-            self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
+        if self._schedule.due(trainer.global_step):
             if not 0 < trainer.max_steps <= trainer.global_step:  # the final evaluation follows
                 self.evaluate(trainer, gan, self.num_samples_periodic)
 

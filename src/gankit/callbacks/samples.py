@@ -10,6 +10,8 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
+from gankit.callbacks.schedule import EveryNSteps
+
 
 def log_picture(trainer: pl.Trainer, key: str, path: Path) -> None:
     """A PNG or GIF file to every W&B logger under `key`, at the current step."""
@@ -33,19 +35,17 @@ class SampleWriter(pl.Callback):
         self.every_n_steps, self.num_samples, self.seed = int(every_n_steps), int(num_samples), seed
         self.final, self.final_prefix = dict(final or {}), final_prefix
         self.noise: torch.Tensor | None = None
-        self._next_step = self.every_n_steps
+        self._schedule = EveryNSteps(self.every_n_steps)
         self._last_written: int | None = None
 
     def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
         if self.noise is None:
             generator = torch.Generator().manual_seed(self.seed)
             self.noise = torch.randn(self.num_samples, gan.latent_dim, generator=generator)
-        if self.every_n_steps > 0:
-            self._next_step = (trainer.global_step // self.every_n_steps + 1) * self.every_n_steps
+        self._schedule.start(trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
-        if self.every_n_steps > 0 and trainer.global_step >= self._next_step:
-            self._next_step += self.every_n_steps
+        if self._schedule.due(trainer.global_step):
             self.write(trainer, gan)
 
     def on_train_end(self, trainer: pl.Trainer, gan) -> None:
