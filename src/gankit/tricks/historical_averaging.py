@@ -33,9 +33,10 @@ class RunningMean(nn.Module):
     def update(self, network: nn.Module) -> None:
         """Add the network's current parameters to the mean (the first call starts it)."""
         self.count += 1
+        first = bool(self.count == 1)  # read once: a tensor in an `if` per parameter syncs the device each time
         for name, parameter in network.named_parameters():
             key = _key(name)
-            if self.count == 1 or not hasattr(self, key):
+            if first or not hasattr(self, key):
                 self.register_buffer(key, parameter.detach().clone())
             else:
                 mean = getattr(self, key)
