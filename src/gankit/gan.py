@@ -13,6 +13,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from gankit.callbacks.rhythm import logging_batch
 from gankit.errors import ConfigError
 from gankit.losses import GANLoss
 from gankit.step import PlayerStep
@@ -54,6 +55,7 @@ class GAN(pl.LightningModule):
         self.d_steps, self.g_steps = int(d_steps), int(g_steps)
         self._factories = (optimizer_g, optimizer_d, scheduler_g, scheduler_d)
         self.d_updates = 0  # D updates so far; checkpointed, so resuming keeps the k:1 rhythm
+        self._log_now = True  # this batch logs (Lightning's log_every_n_steps rhythm, and the last batch)
 
     # --- sampling -----------------------------------------------------------------------
 
@@ -89,6 +91,8 @@ class GAN(pl.LightningModule):
         opt_g, opt_d = self.optimizers()
         g_follows = (self.d_updates + 1) % self.d_steps == 0
         batch_size = real.shape[0]
+        last = 0 < self.trainer.max_steps <= self.global_step + 1 + (self.g_steps if g_follows else 0)
+        self._log_now = last or logging_batch(self.trainer)  # metrics.json reads the last batch's values
         # One G forward serves both this D update (detached) and the first G update.
         with torch.set_grad_enabled(g_follows):
             fake = self.generator(self.noise(batch_size))  # [B, *data_shape]
@@ -126,6 +130,8 @@ class GAN(pl.LightningModule):
             loss = loss + self.loss.penalty(self.discriminator, real, fake)
         loss = loss + sum(self._extra_terms("discriminator_loss", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "discriminator", self.discriminator)
+        if not self._log_now:
+            return
         self.log_dict(
             {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
              "train/d_fake": torch.sigmoid(fake_logits).mean().detach()},
@@ -142,19 +148,26 @@ class GAN(pl.LightningModule):
         loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
         loss = loss + sum(self._extra_terms("generator_loss", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "generator", self.generator)
+        if not self._log_now:
+            return
         self.log("train/g_loss", loss.detach(), prog_bar=True)
         self.log("train/grad_norm_g", grad_norm)
+
+    def _unscaled(self, grad_norm: Tensor) -> Tensor:
+        """The norm of the true gradients: under precision=16-mixed the loss was scaled by the grad scaler."""
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        return grad_norm / scaler.get_scale() if scaler is not None and scaler.is_enabled() else grad_norm
 
     def _extra_terms(self, hook: str, step: PlayerStep) -> list[Tensor]:
         """The techniques' additional loss terms for one player (hook: 'generator_loss' or 'discriminator_loss')."""
         terms = (getattr(trick, hook)(step) for trick in self.tricks.values())
         return [term for term in terms if term is not None]
 
-    def _backward_and_step(self, loss: Tensor, opt, player: str, network: nn.Module) -> Tensor:
-        """Backward and step for one player (its optimizer already toggled); returns the gradient norm."""
+    def _backward_and_step(self, loss: Tensor, opt, player: str, network: nn.Module) -> Tensor | None:
+        """Backward and step for one player (its optimizer already toggled); the gradient norm on logging batches."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        grad_norm = _grad_norm(network)
+        grad_norm = self._unscaled(_grad_norm(network)) if self._log_now else None
         opt.step()
         self.untoggle_optimizer(opt)
         for trick in self.tricks.values():
