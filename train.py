@@ -11,6 +11,7 @@ import lightning.pytorch as pl
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -32,7 +33,7 @@ def build(node: DictConfig, **kwargs):
         cause = error.__cause__
         if isinstance(cause, ConfigError):
             raise cause from None
-        if isinstance(cause, (TypeError, ValueError)):
+        if isinstance(cause, (TypeError, ValueError, MisconfigurationException)):
             raise ConfigError(f"{error}".splitlines()[0] + f": {cause}") from None
         raise
 
@@ -60,6 +61,8 @@ def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]
     if cfg.get("metrics"):  # metrics=none leaves it empty
         callbacks.append(build(cfg.metrics.callback))
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks)
+    if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise and data
+        pl.seed_everything(cfg.seed + trainer.global_rank, workers=True, verbose=False)
     return trainer, gan, datamodule
 
 

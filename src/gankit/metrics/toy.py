@@ -100,6 +100,7 @@ class ToyEvaluator(nn.Module):
         self.density: HistogramDivergence | None = None
         self.d_real, self.d_fake = MeanMetric(), MeanMetric()
         self.reference: dict[str, float] = {}
+        self.samples_counted = 0  # by the last compute(), over all processes
 
     def setup(self, datamodule, rank: int = 0, world_size: int = 1) -> None:
         distribution = getattr(datamodule, "distribution", None)
@@ -129,6 +130,8 @@ class ToyEvaluator(nn.Module):
 
     def compute(self) -> dict[str, float]:
         values = self.modes.compute()
+        with self.modes.sync_context():  # under DDP: the total over processes, each sample counted once
+            self.samples_counted = int(self.modes.total)
         if self.density is not None:
             values = {**values, **self.density.compute(), "d_real": self.d_real.compute(),
                       "d_fake": self.d_fake.compute()}
@@ -137,6 +140,7 @@ class ToyEvaluator(nn.Module):
     def protocol(self) -> dict:
         record = {
             "num_modes": len(self.distribution.modes),
+            "samples_counted": self.samples_counted,
             "high_quality": f"within {self.threshold:g} std ({self.threshold * self.distribution.std:g}) "
                             "of the nearest mode; a mode is covered if a high-quality sample is nearest to it",
             "reverse_kl": "KL(histogram of high-quality samples over their nearest modes || uniform); "

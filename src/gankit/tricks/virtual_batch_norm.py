@@ -59,7 +59,8 @@ class VirtualBatchNorm(nn.Module):
 
 
 class ReferenceBatch(Technique):
-    """Keeps the reference noise [size, latent_dim] (a buffer, checkpointed) and feeds it to G before each forward."""
+    """Keeps the reference noise [size, latent_dim] (a buffer, checkpointed; under DDP broadcast from rank 0 at
+    fit start) and feeds it to G before each forward."""
 
     def __init__(self, latent_dim: int, size: int = 64):
         super().__init__()
@@ -82,6 +83,8 @@ class ReferenceBatch(Technique):
                 "trick=virtual_batch_norm found no VirtualBatchNorm layer in the generator; "
                 "model.generator.norm was overridden or the generator takes no norm"
             )
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.broadcast(self.noise, src=0)  # under DDP every process uses rank 0's reference batch
         for handle in self._handles:  # setup again (a second fit): hook once
             handle.remove()
         self._handles = [
