@@ -7,7 +7,7 @@ every `d_steps`-th batch. `global_step` counts optimizer steps of both players.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import lightning.pytorch as pl
 import torch
@@ -27,8 +27,22 @@ def _grad_norm(network: nn.Module) -> Tensor:
     return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
+def _compile_options(compile: bool | Mapping) -> dict | None:
+    """torch.compile's keyword arguments (None: no compiling) from True/False or a mapping of them."""
+    if isinstance(compile, Mapping):
+        return dict(compile)
+    if isinstance(compile, bool):
+        return {} if compile else None
+    raise ConfigError(f"compile must be true, false or a mapping of torch.compile arguments, got {compile!r}")
+
+
 class GAN(pl.LightningModule):
-    """Trains `generator` against `discriminator` with `loss` and optional techniques."""
+    """Trains `generator` against `discriminator` with `loss` and optional techniques.
+
+    Speed options: `compile` (torch.compile of G and D in place, so checkpoints keep their keys; True or
+    torch.compile's arguments) and `channels_last` (the channels-last memory format for 4-D weights and
+    image batches).
+    """
 
     def __init__(
         self,
@@ -42,6 +56,8 @@ class GAN(pl.LightningModule):
         tricks: nn.ModuleDict | None = None,
         d_steps: int = 1,
         g_steps: int = 1,
+        compile: bool | Mapping = False,
+        channels_last: bool = False,
     ):
         super().__init__()
         if int(d_steps) < 1 or int(g_steps) < 1:
@@ -54,6 +70,7 @@ class GAN(pl.LightningModule):
         self.latent_dim: int = generator.latent_dim
         self.d_steps, self.g_steps = int(d_steps), int(g_steps)
         self._factories = (optimizer_g, optimizer_d, scheduler_g, scheduler_d)
+        self.compile_options, self.channels_last = _compile_options(compile), bool(channels_last)
         self.d_updates = 0  # D updates so far; checkpointed, so resuming keeps the k:1 rhythm
         self._log_now = True  # this batch logs (Lightning's log_every_n_steps rhythm, and the last batch)
 
@@ -76,6 +93,13 @@ class GAN(pl.LightningModule):
 
     # --- Lightning hooks ----------------------------------------------------------------
 
+    def configure_model(self) -> None:
+        for network in (self.generator, self.discriminator):
+            if self.channels_last:
+                network.to(memory_format=torch.channels_last)  # 4-D weights only
+            if self.compile_options is not None:
+                network.compile(**self.compile_options)  # nn.Module.compile: state_dict keys unchanged
+
     def configure_optimizers(self):
         optimizer_g, optimizer_d, scheduler_g, scheduler_d = self._factories
         opt_g = optimizer_g(self.generator.parameters())
@@ -89,6 +113,8 @@ class GAN(pl.LightningModule):
 
     def training_step(self, real: Tensor, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
+        if self.channels_last and real.dim() == 4:
+            real = real.contiguous(memory_format=torch.channels_last)  # [B, C, H, W], NHWC in memory
         g_follows = (self.d_updates + 1) % self.d_steps == 0
         batch_size = real.shape[0]
         last = 0 < self.trainer.max_steps <= self.global_step + 1 + (self.g_steps if g_follows else 0)

@@ -21,6 +21,7 @@ class TensorBatches(IterableDataset):
         return n // b if self.drop_last else -(-n // b)
 
     def __iter__(self) -> Iterator[Tensor]:
-        order = torch.randperm(len(self.data)) if self.shuffle else torch.arange(len(self.data))
+        n, device = len(self.data), self.data.device  # indices where the data are (held on the GPU or not)
+        order = torch.randperm(n, device=device) if self.shuffle else torch.arange(n, device=device)
         for i in range(len(self)):
             yield self.data[order[i * self.batch_size : (i + 1) * self.batch_size]]

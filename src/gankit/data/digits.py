@@ -31,11 +31,13 @@ def load_digit_images(image_size: int, test_fraction: float = 0.2, split_seed: i
 
 
 class DigitsDataModule(pl.LightningDataModule):
-    """Train batches [B, 1, S, S] from a fixed stratified split held as one tensor."""
+    """Train batches [B, 1, S, S] from a fixed stratified split held as one tensor (on the training
+    device when `on_device`: no host-to-device copy per batch)."""
 
     def __init__(self, image_size: int = 32, batch_size: int = 64, test_fraction: float = 0.2,
-                 split_seed: int = 0):
+                 split_seed: int = 0, on_device: bool = True):
         super().__init__()
+        self.on_device = bool(on_device)
         self.image_size, self.batch_size = int(image_size), int(batch_size)
         self.test_fraction, self.split_seed = float(test_fraction), int(split_seed)
         self.train_images: Tensor | None = None
@@ -53,7 +55,10 @@ class DigitsDataModule(pl.LightningDataModule):
             )
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(TensorBatches(self.train_images, self.batch_size), batch_size=None)
+        images, trainer = self.train_images, getattr(self, "trainer", None)
+        if self.on_device and trainer is not None:
+            images = images.to(trainer.strategy.root_device)  # 1437 images at 32 px: 6 MB
+        return DataLoader(TensorBatches(images, self.batch_size), batch_size=None)
 
     def sample_real(self, n: int) -> Tensor:
         self.setup()

@@ -20,10 +20,11 @@ class GaussianMixture:
         self.modes, self.std = modes.float(), float(std)
         self.dim = self.modes.shape[1]
 
-    def sample(self, n: int) -> Tensor:
-        """[n, D] points; mode indices drawn uniformly."""
-        index = torch.randint(len(self.modes), (n,))
-        return self.modes[index] + self.std * torch.randn(n, self.dim)
+    def sample(self, n: int, device: torch.device | str | None = None) -> Tensor:
+        """[n, D] points on `device` (default CPU); mode indices drawn uniformly."""
+        modes = self.modes if device is None else self.modes.to(device)
+        index = torch.randint(len(modes), (n,), device=modes.device)
+        return modes[index] + self.std * torch.randn(n, self.dim, device=modes.device)
 
 
 class Ring(GaussianMixture):
@@ -58,40 +59,46 @@ class Circle:
     def __init__(self, radius: float = 1.0, noise: float = 0.02):
         self.radius, self.std, self.dim = float(radius), float(noise), 2
 
-    def sample(self, n: int) -> Tensor:
-        angle = torch.rand(n) * 2 * math.pi
-        r = self.radius + self.std * torch.randn(n)
+    def sample(self, n: int, device: torch.device | str | None = None) -> Tensor:
+        angle = torch.rand(n, device=device) * 2 * math.pi
+        r = self.radius + self.std * torch.randn(n, device=device)
         return torch.stack([r * angle.cos(), r * angle.sin()], dim=1)
 
 
 class _ToyBatches(IterableDataset):
-    def __init__(self, distribution, batch_size: int, batches_per_epoch: int):
+    def __init__(self, distribution, batch_size: int, batches_per_epoch: int, device: torch.device | None = None):
         super().__init__()
         self.distribution, self.batch_size, self.length = distribution, batch_size, batches_per_epoch
+        self.device = device
 
     def __len__(self) -> int:
         return self.length
 
     def __iter__(self) -> Iterator[Tensor]:
         for _ in range(self.length):
-            yield self.distribution.sample(self.batch_size)  # [B, D]
+            yield self.distribution.sample(self.batch_size, self.device)  # [B, D]
 
 
 class ToyDataModule(pl.LightningDataModule):
-    """Fresh samples of `distribution` every batch; an epoch is `batches_per_epoch` batches."""
+    """Fresh samples of `distribution` every batch; an epoch is `batches_per_epoch` batches.
 
-    def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100):
+    `on_device`: the samples are drawn on the training device (no host-to-device copy per batch).
+    """
+
+    def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100, on_device: bool = True):
         super().__init__()
         if int(batch_size) < 1 or int(batches_per_epoch) < 1:
             raise ConfigError(
                 f"dataset.batch_size and dataset.batches_per_epoch must be >= 1, "
                 f"got {batch_size} and {batches_per_epoch}"
             )
-        self.distribution = distribution
+        self.distribution, self.on_device = distribution, bool(on_device)
         self.batch_size, self.batches_per_epoch = int(batch_size), int(batches_per_epoch)
 
     def train_dataloader(self) -> DataLoader:
-        batches = _ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch)
+        trainer = getattr(self, "trainer", None)
+        device = trainer.strategy.root_device if self.on_device and trainer is not None else None
+        batches = _ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, device)
         return DataLoader(batches, batch_size=None)
 
     def sample_real(self, n: int) -> Tensor:
