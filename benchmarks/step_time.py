@@ -190,8 +190,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     import logging
+    import sys
     import warnings
 
+    sys.stdout.reconfigure(line_buffering=True)  # rows appear as they are measured, also into a file
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     logging.getLogger("lightning.fabric").setLevel(logging.ERROR)

@@ -30,7 +30,8 @@ def test_fp16_with_the_gradient_scaler_logs_unscaled_gradient_norms(make_config)
     # Lightning turns trainer.precision=16-mixed into bf16-mixed on a CPU; its fp16 plugin with a
     # GradScaler still runs here when given explicitly, so manual_backward's scaling path is exercised.
     norms = {}
-    for name, plugins in (("fp32", []), ("fp16", [MixedPrecision("16-mixed", "cpu", torch.amp.GradScaler("cpu", init_scale=2.0**10))])):
+    fp16 = MixedPrecision("16-mixed", "cpu", torch.amp.GradScaler("cpu", init_scale=2.0**10))
+    for name, plugins in (("fp32", []), ("fp16", [fp16])):
         _, gan, datamodule = build_run(make_config(*SMALL))
         trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_checkpointing=False,
                              enable_progress_bar=False, enable_model_summary=False, plugins=plugins)
