@@ -153,7 +153,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ddp", type=int, default=0,
                         help="N > 0: time only gankit under DDP with N processes (find_unused_parameters)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default); 1 is steadier on a machine shared with other jobs")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cases = ["dcgan-digits", "mlp-ring"] if args.case == "all" else [args.case]
     variants = ([Variant(p, c) for p in ("32-true", "bf16-mixed") for c in (False, True)]
