@@ -152,9 +152,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ddp", type=int, default=0,
-                        help="N > 0: time only gankit under DDP with N processes (find_unused_parameters)")
+                        help="N > 0: gankit under DDP with N processes against gankit on one (no plain loop)")
     parser.add_argument("--threads", type=int, default=0,
-                        help="torch CPU threads (0: torch's default); 1 is steadier on a machine shared with other jobs")
+                        help="torch CPU threads (0: torch's default); 1 is steadier on a shared machine")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -163,33 +163,33 @@ def main() -> None:
     variants = ([Variant(p, c) for p in ("32-true", "bf16-mixed") for c in (False, True)]
                 if args.case == "dcgan64" else [Variant()])
     rank0 = int(os.environ.get("LOCAL_RANK", 0)) == 0  # under --ddp the script also runs in each worker
+    base_name, ours_name = ("1 process", f"ddp x{args.ddp}") if args.ddp else ("plain", "gankit")
     if rank0:
         print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads, {args.iters} timed "
               f"iterations after {args.warmup} warm-up, {args.repeats} repeats (median)")
-        print(f"{'case':<14} {'variant':<14} {'plain ms/it':>12} {'gankit ms/it':>13} {'plain img/s':>12} "
-              f"{'gankit img/s':>13} {'ratio':>7}")
+        if args.ddp:
+            print(f"gankit on one process against gankit under DDP (find_unused_parameters) with {args.ddp} "
+                  "processes, each on its own batch; img/s over all processes")
+        print(f"{'case':<14} {'variant':<14} {base_name + ' ms/it':>16} {ours_name + ' ms/it':>16} "
+              f"{base_name + ' img/s':>16} {ours_name + ' img/s':>16} {'ratio':>7}")
     for case in cases:
         for variant in variants:
             g, d, datamodule, latent_dim = make_case(case)
             datamodule.setup("fit")
-            batch = datamodule.batch_size
-            plain, ours = [], []
+            base, ours = [], []
             for _ in range(args.repeats):
+                copies = (copy.deepcopy(g), copy.deepcopy(d), datamodule)
                 if not args.ddp:
-                    plain.append(plain_loop(copy.deepcopy(g), copy.deepcopy(d), datamodule, latent_dim,
-                                            args.iters, args.warmup, device, variant))
-                ours.append(gankit_loop(copy.deepcopy(g), copy.deepcopy(d), datamodule, args.iters,
-                                        args.warmup, device, variant, args.ddp))
-            o = statistics.median(ours)
-            name = variant.name + (f" ddp x{args.ddp}" if args.ddp else "")
-            if not rank0:
-                continue
-            if args.ddp:  # img/s over all processes: each process trains on its own batch
-                print(f"{case:<14} {name:<14} {'':>12} {o * 1e3:>13.2f} {'':>12} {args.ddp * batch / o:>13.0f}")
-                continue
-            p = statistics.median(plain)
-            print(f"{case:<14} {name:<14} {p * 1e3:>12.2f} {o * 1e3:>13.2f} {batch / p:>12.0f} "
-                  f"{batch / o:>13.0f} {o / p:>7.3f}")
+                    base.append(plain_loop(*copies, latent_dim, args.iters, args.warmup, device, variant))
+                elif rank0:  # the workers wait for rank 0 at the next DDP run
+                    base.append(gankit_loop(*copies, args.iters, args.warmup, device, variant))
+                copies = (copy.deepcopy(g), copy.deepcopy(d), datamodule)
+                ours.append(gankit_loop(*copies, args.iters, args.warmup, device, variant, args.ddp))
+            if rank0:
+                b, o = statistics.median(base), statistics.median(ours)
+                images = datamodule.batch_size * max(1, args.ddp)  # per iteration, over all processes
+                print(f"{case:<14} {variant.name:<14} {b * 1e3:>16.2f} {o * 1e3:>16.2f} "
+                      f"{datamodule.batch_size / b:>16.0f} {images / o:>16.0f} {o / b:>7.3f}")
 
 
 if __name__ == "__main__":
