@@ -157,6 +157,7 @@ def main() -> None:
                         help="torch CPU threads (0: torch's default); 1 is steadier on a shared machine")
     args = parser.parse_args()
     if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # also keeps Lightning's DDP from changing it
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cases = ["dcgan-digits", "mlp-ring"] if args.case == "all" else [args.case]
