@@ -86,14 +86,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
             trainer.logger.experiment.finish()  # each run of a multirun is its own W&B run
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
     metrics["step"] = trainer.global_step
+    history = []  # every evaluation: {"step": N, "eval/<metric>": value}
     for evaluation in (c for c in trainer.callbacks if isinstance(c, Evaluation)):
         metrics.update(evaluation.final)
         metrics["protocol"] = evaluation.protocol
-        metrics["history"] = evaluation.history
+        history = evaluation.history
     if trainer.is_global_zero:
         output_dir = Path(cfg.paths.output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        if history:
+            (output_dir / "evaluations.json").write_text(json.dumps(history, indent=1))
     return metrics
 
 

@@ -56,6 +56,8 @@ def test_the_table_has_every_cell_and_equals_the_runs_metrics(smoke):
     assert "| none |" in table and "| label_smoothing |" in table and table.count("2 ok, 1 failed") == 2
     assert "trick=none seed=oops: failed (ConfigError: seed must be an integer, got 'oops')" in table
     assert "trick=none seed=oops: failed" in result.stdout  # printed too
+    history = json.loads((sweep_dir / "0" / "evaluations.json").read_text())  # every evaluation of a run
+    assert [point["step"] for point in history] == [6, 12] and "eval/modes" in history[0]
     for picture in ("comparison.png", "history.png"):
         assert (sweep_dir / picture).stat().st_size > 10_000
 

@@ -2,7 +2,7 @@
 
 A sweep directory holds `multirun.yaml` (Hydra's record of the sweep), optionally `sweep.yaml` (the study
 sweep.py ran) and one folder a job with `.hydra/overrides.yaml` and, when the run finished, `metrics.json`
-(or `error.txt` when it failed).
+and `evaluations.json` (or `error.txt` when it failed).
 """
 
 from __future__ import annotations
@@ -85,8 +85,9 @@ def _read_run(directory: Path | None, overrides: dict[str, str]) -> Run:
     metrics_file, error_file = directory / "metrics.json", directory / "error.txt"
     if metrics_file.is_file():
         data = json.loads(metrics_file.read_text())
-        history = data.pop("history", [])
         metrics = {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}
+        evaluations = directory / "evaluations.json"
+        history = json.loads(evaluations.read_text()) if evaluations.is_file() else []
         return Run(overrides, "ok", directory, metrics=metrics, history=history)
     if error_file.is_file():
         return Run(overrides, "failed", directory, error=error_file.read_text().strip())
