@@ -3,6 +3,8 @@ disk and in the W&B offline run under their documented keys."""
 
 from __future__ import annotations
 
+import csv
+
 import lightning.pytorch as pl
 import torch
 from PIL import Image
@@ -67,6 +69,19 @@ def test_curves_record_the_logged_values_at_log_steps_and_survive_a_resume(make_
     # logged every 2nd batch (a batch is 2 steps) and on the last one: batches 2, 3 | 4, 5
     assert [s for s, _ in history["train/d_loss"]] == [4, 6, 8, 10]
     assert {"train/g_loss", "train/d_real", "train/d_fake", "train/grad_norm_d"} <= set(history)
+
+
+def test_curves_record_what_the_logger_received_on_the_same_batches(make_config, tmp_path):
+    trainer, gan, datamodule = build_run(make_config("dataset=ring", "model=mlp", "dataset.batch_size=16",
+                                                     "metrics=none", "logger=csv", "trainer.log_every_n_steps=2",
+                                                     "trainer.max_steps=12"))
+    trainer.fit(gan, datamodule=datamodule)
+    (curves,) = [c for c in trainer.callbacks if isinstance(c, TrainingCurves)]
+    rows = list(csv.DictReader((tmp_path / "csv" / "metrics.csv").open()))
+    logged = [(2 * (int(r["step"]) + 1), float(r["train/d_loss"])) for r in rows if r.get("train/d_loss")]
+    assert [s for s, _ in logged] == [4, 8, 12]  # every 2nd batch; the logger counts batches, curves steps
+    recorded = dict(curves.history["train/d_loss"])
+    assert all(abs(recorded[step] - value) < 1e-6 for step, value in logged)
 
 
 class Publisher(pl.Callback):
