@@ -15,8 +15,10 @@ from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from gankit import resume
 from gankit.callbacks.evaluation import Evaluation
-from gankit.checks import check_config, check_group_choices
+from gankit.checkpoint_io import AtomicCheckpointIO
+from gankit.checks import check_composes, check_config, check_group_choices
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.noise import silence_known_noise
@@ -43,9 +45,12 @@ def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
 
 
 def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
-    """Every object of a run, composed from `cfg`; nothing is trained yet."""
+    """Every object of a run, composed from `cfg`; nothing is trained yet (a checkpoint to resume is checked
+    against the model and set as `trainer.ckpt_path`)."""
     check_config(cfg)
     silence_known_noise()
+    ckpt_path = resume.checkpoint_path(cfg)
+    checkpoint = resume.read(ckpt_path) if ckpt_path else None
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.dataset.datamodule)
     gan = build(
@@ -55,11 +60,15 @@ def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]
         loss=build(cfg.loss),
         tricks=build_tricks(cfg),
     )
-    logger = build(cfg.logger) if cfg.get("logger") else False
+    if checkpoint is not None:
+        resume.check_fits(checkpoint, gan, ckpt_path)
+    logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
     if cfg.get("metrics"):  # metrics=none leaves it empty
         callbacks.append(build(cfg.metrics.callback))
-    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks)
+    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO()])
+    if ckpt_path is not None:
+        trainer.ckpt_path = str(ckpt_path)
     return trainer, gan, datamodule
 
 
@@ -67,7 +76,7 @@ def save_final_checkpoint(trainer: pl.Trainer) -> None:
     """last.ckpt at the final step (ModelCheckpoint saves only on its step multiples)."""
     callback = trainer.checkpoint_callback
     if callback is not None and callback.dirpath is not None:
-        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt")
+        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt", weights_only=False)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -76,7 +85,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
-        trainer.fit(gan, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
         save_final_checkpoint(trainer)
     finally:
         if isinstance(trainer.logger, WandbLogger):
@@ -99,13 +108,15 @@ def main(cfg: DictConfig) -> float | None:
         metrics = train(cfg)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(error.exit_status)
     return metrics.get("train/g_loss")
 
 
 if __name__ == "__main__":
     try:
         check_group_choices(CONF_DIR, [a for a in sys.argv[1:] if not a.startswith("-")])
+        sys.argv[1:] = resume.continue_run(CONF_DIR, sys.argv[1:])  # ckpt_path=last: that run's dir and overrides
+        check_composes(CONF_DIR, sys.argv[1:])
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from gankit.data.batches import TensorBatches
 from gankit.errors import ConfigError
@@ -52,8 +51,8 @@ class DigitsDataModule(pl.LightningDataModule):
                 f"{len(self.train_images)} training digits"
             )
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(TensorBatches(self.train_images, self.batch_size), batch_size=None)
+    def train_dataloader(self) -> TensorBatches:
+        return TensorBatches(self.train_images, self.batch_size, rank=self.trainer.global_rank if self.trainer else 0)
 
     def sample_real(self, n: int) -> Tensor:
         self.setup()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset
 
+from gankit.data.batches import PositionedBatches
 from gankit.errors import ConfigError
 
 
@@ -20,10 +19,10 @@ class GaussianMixture:
         self.modes, self.std = modes.float(), float(std)
         self.dim = self.modes.shape[1]
 
-    def sample(self, n: int) -> Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """[n, D] points; mode indices drawn uniformly."""
-        index = torch.randint(len(self.modes), (n,))
-        return self.modes[index] + self.std * torch.randn(n, self.dim)
+        index = torch.randint(len(self.modes), (n,), generator=generator)
+        return self.modes[index] + self.std * torch.randn(n, self.dim, generator=generator)
 
 
 class Ring(GaussianMixture):
@@ -58,23 +57,22 @@ class Circle:
     def __init__(self, radius: float = 1.0, noise: float = 0.02):
         self.radius, self.std, self.dim = float(radius), float(noise), 2
 
-    def sample(self, n: int) -> Tensor:
-        angle = torch.rand(n) * 2 * math.pi
-        r = self.radius + self.std * torch.randn(n)
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        angle = torch.rand(n, generator=generator) * 2 * math.pi
+        r = self.radius + self.std * torch.randn(n, generator=generator)
         return torch.stack([r * angle.cos(), r * angle.sin()], dim=1)
 
 
-class _ToyBatches(IterableDataset):
-    def __init__(self, distribution, batch_size: int, batches_per_epoch: int):
-        super().__init__()
-        self.distribution, self.batch_size, self.length = distribution, batch_size, batches_per_epoch
+class ToyBatches(PositionedBatches):
+    """`batches_per_epoch` fresh batches [B, D] of `distribution`, each drawn from its own position's generator."""
 
-    def __len__(self) -> int:
-        return self.length
+    def __init__(self, distribution, batch_size: int, batches_per_epoch: int, seed: int | None = None,
+                 rank: int = 0):
+        super().__init__(batches_per_epoch, seed, rank)
+        self.distribution, self.batch_size = distribution, batch_size
 
-    def __iter__(self) -> Iterator[Tensor]:
-        for _ in range(self.length):
-            yield self.distribution.sample(self.batch_size)  # [B, D]
+    def batch(self, epoch: int, index: int) -> Tensor:
+        return self.distribution.sample(self.batch_size, generator=self.generator(epoch, index))  # [B, D]
 
 
 class ToyDataModule(pl.LightningDataModule):
@@ -90,9 +88,9 @@ class ToyDataModule(pl.LightningDataModule):
         self.distribution = distribution
         self.batch_size, self.batches_per_epoch = int(batch_size), int(batches_per_epoch)
 
-    def train_dataloader(self) -> DataLoader:
-        batches = _ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch)
-        return DataLoader(batches, batch_size=None)
+    def train_dataloader(self) -> ToyBatches:
+        rank = self.trainer.global_rank if self.trainer else 0
+        return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank)
 
     def sample_real(self, n: int) -> Tensor:
         return self.distribution.sample(n)

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torchvision.datasets as tvd
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset
 
+from gankit.data.batches import TensorBatches
 from gankit.data.sources import ensure_available
 from gankit.data.transforms import check_image_options, fit_images, random_hflip, to_signed
 from gankit.errors import ConfigError
@@ -114,22 +114,18 @@ class CelebAFiles:
 # --- the in-memory datamodule ---------------------------------------------------------------
 
 
-class ImageTensorBatches(IterableDataset):
-    """Each pass shuffles uint8 `images` [N, C, S, S] and yields float batches [B, C, S, S] in [-1, 1]
+class ImageTensorBatches(TensorBatches):
+    """Each epoch shuffles uint8 `images` [N, C, S, S] and yields float batches [B, C, S, S] in [-1, 1]
     on the images' device (optionally mirrored at random)."""
 
-    def __init__(self, images: Tensor, batch_size: int, hflip: bool = False):
-        super().__init__()
-        self.images, self.batch_size, self.hflip = images, batch_size, hflip
+    def __init__(self, images: Tensor, batch_size: int, hflip: bool = False, seed: int | None = None,
+                 rank: int = 0):
+        super().__init__(images, batch_size, seed=seed, rank=rank)
+        self.hflip = hflip
 
-    def __len__(self) -> int:
-        return len(self.images) // self.batch_size
-
-    def __iter__(self):
-        order = torch.randperm(len(self.images), device=self.images.device)
-        for i in range(len(self)):
-            batch = to_signed(self.images[order[i * self.batch_size:(i + 1) * self.batch_size]])
-            yield random_hflip(batch) if self.hflip else batch
+    def batch(self, epoch: int, index: int) -> Tensor:
+        batch = to_signed(super().batch(epoch, index))
+        return random_hflip(batch, self.generator(epoch, index)) if self.hflip else batch
 
 
 class InMemoryImages(pl.LightningDataModule):
@@ -169,8 +165,9 @@ class InMemoryImages(pl.LightningDataModule):
     def _fit(self, images: Tensor) -> Tensor:
         return fit_images(images, self.image_size, self.channels, self.crop_size)
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(ImageTensorBatches(self._train, self.batch_size, self.hflip), batch_size=None)
+    def train_dataloader(self) -> ImageTensorBatches:
+        rank = self.trainer.global_rank if self.trainer else 0
+        return ImageTensorBatches(self._train, self.batch_size, self.hflip, rank=rank)
 
     @property
     def train_images(self) -> Tensor:
