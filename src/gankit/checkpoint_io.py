@@ -31,6 +31,8 @@ def save_atomically(obj: Any, path: str | Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed while saving
+        stale.unlink(missing_ok=True)
 
 
 def load_safely(path: str | Path, key: str = "ckpt_path", map_location: Any = "cpu") -> Any:
