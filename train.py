@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +54,9 @@ def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]
     checkpoint = resume.read(ckpt_path) if ckpt_path else None
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.dataset.datamodule)
+    if os.environ.get("LOCAL_RANK", "0") == "0":  # missing files, batches larger than the data: one line now,
+        datamodule.prepare_data()  # before the trainer and the logger print anything (other ranks: in fit)
+        datamodule.setup("fit")
     gan = build(
         cfg.gan,
         generator=build(cfg.model.generator),
@@ -62,10 +66,10 @@ def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]
     )
     if checkpoint is not None:
         resume.check_fits(checkpoint, gan, ckpt_path)
-    logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
     if cfg.get("metrics"):  # metrics=none leaves it empty
         callbacks.append(build(cfg.metrics.callback))
+    logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO()])
     if ckpt_path is not None:
         trainer.ckpt_path = str(ckpt_path)
@@ -102,6 +106,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
+def preflight(args: list[str]) -> list[str]:
+    """Checks of the command line before Hydra composes it; the overrides to run (a resume adds its run's)."""
+    check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
+    args = resume.continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
+    check_composes(CONF_DIR, args)
+    return args
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     try:
@@ -114,9 +126,7 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     try:
-        check_group_choices(CONF_DIR, [a for a in sys.argv[1:] if not a.startswith("-")])
-        sys.argv[1:] = resume.continue_run(CONF_DIR, sys.argv[1:])  # ckpt_path=last: that run's dir and overrides
-        check_composes(CONF_DIR, sys.argv[1:])
+        sys.argv[1:] = preflight(sys.argv[1:])
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -61,6 +61,19 @@ class FashionMNISTFiles(MNISTFiles):
     dataset = tvd.FashionMNIST
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles dicts, lists, strings and NumPy arrays only (what CIFAR-10's batches hold); any other
+    class or function named in the file is refused instead of imported and called."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+        return super().find_class(module, name)
+
+
 class CIFAR10Files:
     """`<root>/cifar-10-batches-py/{data_batch_1..5, test_batch}`: pickled dicts with `data` [N, 3072] uint8."""
 
@@ -83,7 +96,10 @@ class CIFAR10Files:
         parts = []
         for name in self.train_batches if train else self.test_batches:
             with open(self.folder / name, "rb") as f:
-                entry = pickle.load(f, encoding="latin1")
+                try:
+                    entry = _ArraysOnly(f, encoding="latin1").load()
+                except pickle.UnpicklingError as error:
+                    raise ConfigError(f"{self.folder / name} is not a CIFAR-10 batch ({error})") from None
             parts.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         return torch.from_numpy(np.concatenate(parts))
 
@@ -157,16 +173,16 @@ class InMemoryImages(pl.LightningDataModule):
         if not 1 <= self.batch_size <= len(train):
             raise ConfigError(f"dataset.batch_size={self.batch_size} must be between 1 and the {len(train)} "
                               f"training images in {self.source.folder}")
-        trainer = getattr(self, "trainer", None)
-        if self.on_device and trainer is not None:
-            train = train.to(trainer.strategy.root_device)
-        self._train = train
+        self._train = train  # moved to the training device by train_dataloader (setup may run before fit)
 
     def _fit(self, images: Tensor) -> Tensor:
         return fit_images(images, self.image_size, self.channels, self.crop_size)
 
     def train_dataloader(self) -> ImageTensorBatches:
+        self.setup()
         rank = self.trainer.global_rank if self.trainer else 0
+        if self.on_device and self.trainer is not None:
+            self._train = self._train.to(self.trainer.strategy.root_device)
         return ImageTensorBatches(self._train, self.batch_size, self.hflip, rank=rank)
 
     @property
