@@ -15,8 +15,9 @@ from train import train
 RUN = ["model=mlp", "dataset=ring", "dataset.batch_size=32", "model.generator.hidden=[64,64]",
        "model.discriminator.hidden=[64,64]", "dataset.datamodule.batches_per_epoch=3",
        "trick=[virtual_batch_norm,historical_averaging]", "trainer.max_steps=16", "metrics.eval_every=8",
-       "callbacks.samples.every_n_steps=8", "~callbacks.samples.final", "~callbacks.curves", "gan.scheduler_g={_target_: torch.optim.lr_scheduler.ExponentialLR,"
-       " _partial_: true, gamma: 0.9}", "+trainer.deterministic=true"]
+       "callbacks.samples.every_n_steps=8", "~callbacks.samples.final", "~callbacks.curves",
+       "gan.scheduler_g={_target_: torch.optim.lr_scheduler.ExponentialLR, _partial_: true, gamma: 0.9}",
+       "+trainer.deterministic=true"]
 
 
 class StopAt(pl.Callback):

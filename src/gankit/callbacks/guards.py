@@ -73,16 +73,17 @@ class DivergenceGuard(pl.Callback):
         return path if path.is_file() else None
 
     def _message(self, trainer, parameter: str | None, bad_losses: dict, checkpoint: Path | None) -> str:
-        values = {k: float(v) for k, v in trainer.callback_metrics.items()
+        losses = {k: float(v) for k, v in trainer.callback_metrics.items()
                   if k.startswith(self.losses) and "loss" in k and torch.is_tensor(v) and v.numel() == 1}
-        losses = ", ".join(f"{k}={v:.4g}" for k, v in sorted({**values, **bad_losses}.items())) or "no loss logged"
-        what = f"non-finite parameter {parameter}" if parameter else "non-finite loss"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(losses.items())) or "no loss logged yet"
+        what = f"non-finite parameter {parameter}" if parameter else f"non-finite {', '.join(sorted(bad_losses))}"
         if checkpoint is None:
             kept = "no checkpoint was written before it"
         else:
             kept = f"the last good checkpoint {checkpoint} (step {load_safely(checkpoint)['global_step']}) is kept"
-        return (f"training diverged at step {trainer.global_step}: {what} ({losses}); {kept}; lower the learning "
-                "rates (gan.optimizer_g.lr, gan.optimizer_d.lr) or set callbacks.divergence.rollbacks=1")
+        return (f"training diverged at step {trainer.global_step}: {what} (last logged: {shown}); {kept}; "
+                "lower the learning rates (gan.optimizer_g.lr, gan.optimizer_d.lr) or set "
+                "callbacks.divergence.rollbacks=1")
 
     def _roll_back(self, trainer, gan, path: Path, parameter: str | None, bad_losses: dict) -> None:
         checkpoint = load_safely(path)

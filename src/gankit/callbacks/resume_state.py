@@ -45,8 +45,8 @@ def set_rng_state(state: dict) -> None:
         if len(cuda) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(cuda)
         else:
-            log.warning("the checkpoint holds the CUDA generator states of %d devices, this machine has %d: "
-                        "CUDA random numbers will differ from the interrupted run", len(cuda), torch.cuda.device_count())
+            log.warning("the checkpoint holds the CUDA generator states of %d devices, this machine has %d: CUDA "
+                        "random numbers will differ from the interrupted run", len(cuda), torch.cuda.device_count())
 
 
 def wandb_run_id(trainer: pl.Trainer) -> str | None:
