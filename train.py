@@ -45,17 +45,18 @@ def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
     return nn.ModuleDict({name: build(node) for name, node in (cfg.get("trick") or {}).items()})
 
 
-def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
+def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
     """Every object of a run, composed from `cfg`; nothing is trained yet (a checkpoint to resume is checked
-    against the model and set as `trainer.ckpt_path`)."""
+    against the model and set as `trainer.ckpt_path`). `load_data`: read the data now, so missing files and
+    batches larger than the data stop the run with one line before the trainer and logger print anything."""
     check_config(cfg)
     silence_known_noise()
     ckpt_path = resume.checkpoint_path(cfg)
     checkpoint = resume.read(ckpt_path) if ckpt_path else None
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.dataset.datamodule)
-    if os.environ.get("LOCAL_RANK", "0") == "0":  # missing files, batches larger than the data: one line now,
-        datamodule.prepare_data()  # before the trainer and the logger print anything (other ranks: in fit)
+    if load_data and os.environ.get("LOCAL_RANK", "0") == "0":  # other ranks read it in fit, as usual
+        datamodule.prepare_data()
         datamodule.setup("fit")
     gan = build(
         cfg.gan,
@@ -85,7 +86,7 @@ def save_final_checkpoint(trainer: pl.Trainer) -> None:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build the run, fit it, write metrics.json; return the final metrics (and their `protocol`)."""
-    trainer, gan, datamodule = build_run(cfg)
+    trainer, gan, datamodule = build_run(cfg, load_data=True)
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
