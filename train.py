@@ -10,7 +10,9 @@ from pathlib import Path
 import hydra
 import lightning.pytorch as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
@@ -23,6 +25,7 @@ from gankit.checks import check_composes, check_config, check_group_choices
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.noise import silence_known_noise
+from gankit.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 
@@ -97,14 +100,35 @@ def train(cfg: DictConfig) -> dict[str, float]:
             trainer.logger.experiment.finish()  # each run of a multirun is its own W&B run
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
     metrics["step"] = trainer.global_step
+    history = []  # every evaluation: {"step": N, "eval/<metric>": value}
     for evaluation in (c for c in trainer.callbacks if isinstance(c, Evaluation)):
         metrics.update(evaluation.final)
         metrics["protocol"] = evaluation.protocol
+        history = evaluation.history
     if trainer.is_global_zero:
         output_dir = Path(cfg.paths.output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        if history:
+            (output_dir / "evaluations.json").write_text(json.dumps(history, indent=1))
     return metrics
+
+
+def main_metric(cfg: DictConfig, metrics: dict) -> float | None:
+    """The value of `metrics.main` (what sweeps compare and Optuna optimises); None without metrics."""
+    name = OmegaConf.select(cfg, "metrics.main", default=None)
+    if name is None:
+        return None
+    if name not in metrics:
+        raise ConfigError(f"metrics.main={name} is not among the run's metrics: {', '.join(sorted(metrics))}")
+    return float(metrics[name])
+
+
+def record_failure(cfg: DictConfig, error: BaseException) -> None:
+    """error.txt in the run directory: one line, so a sweep lists the run as failed and why."""
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "error.txt").write_text(f"{type(error).__name__}: {error}".splitlines()[0] + "\n")
 
 
 def preflight(args: list[str]) -> list[str]:
@@ -117,12 +141,18 @@ def preflight(args: list[str]) -> list[str]:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    label_run(cfg)
+    (Path(cfg.paths.output_dir) / "error.txt").unlink(missing_ok=True)
     try:
-        metrics = train(cfg)
-    except ConfigError as error:
+        return main_metric(cfg, train(cfg))
+    except Exception as error:
+        record_failure(cfg, error)
+        if not isinstance(error, ConfigError):
+            raise
         print(f"error: {error}", file=sys.stderr)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            return None  # the other runs go on; gankit.failures.ReportFailedRuns exits 1 at the end
         sys.exit(error.exit_status)
-    return metrics.get("train/g_loss")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ def test_a_multirun_launches_each_job_as_its_own_run_and_wandb_run(tmp_path):
         job_dir = tmp_path / "sweep" / job
         assert (job_dir / "metrics.json").is_file()
         run_file = wandb_files.run_file(job_dir)
-        run_ids.add(wandb_files.run_info(run_file).run_id)
+        info = wandb_files.run_info(run_file)
+        run_ids.add(info.run_id)
         seeds.add(wandb_files.config(run_file)["seed"])
+        assert info.run_group == "sweep"  # one group per multirun: its sweep directory
+        assert list(info.tags) == ["dataset=ring", "model=mlp", f"seed={job}", "trainer.max_steps=4", "logger=wandb"]
     assert len(run_ids) == 2 and seeds == {0, 1}

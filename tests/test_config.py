@@ -7,7 +7,8 @@ from gankit.errors import ConfigError
 from tests.conftest import CONF_DIR
 from train import build_run
 
-GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir())
+# conf/sweep holds sweep.py's studies and conf/hydra Hydra's own settings: not groups of a run
+GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name not in {"sweep", "hydra"})
 TOY = {"ring", "grid", "gaussian1d", "circle"}
 IMAGE_FILES = {"mnist", "fashion_mnist", "cifar10", "celeba", "folder"}  # files read in setup, not here
 
@@ -18,6 +19,8 @@ def companions(group: str, option: str) -> list[str]:
         return ["model=mlp"] + (["dataset=ring"] if group == "metrics" else [])
     if group == "dataset" and option in IMAGE_FILES:  # their default metrics=image needs Inception weights
         return ["metrics=none", "model.generator.width=8", "model.discriminator.width=8"]
+    if group == "experiment":  # presets choose their own model; image ones need files or weights
+        return ["metrics=none"] if option.split("_")[0] in IMAGE_FILES else []
     if (group, option) == ("metrics", "image"):
         from tests.inception_weights import random_inception_weights
 

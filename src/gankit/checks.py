@@ -42,8 +42,8 @@ def check_group_choices(conf_dir: Path, overrides: list[str]) -> None:
         return
     for override in parsed:
         group = override.key_or_group
-        if override.is_delete() or not (conf_dir / group).is_dir():
-            continue
+        if override.is_delete() or group.startswith("hydra/") or not (conf_dir / group).is_dir():
+            continue  # hydra/... groups also hold plugins' options (joblib, optuna): Hydra checks those
         options = group_options(conf_dir, group)
         for choice in _chosen(override):
             if choice not in options:

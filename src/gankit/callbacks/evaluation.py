@@ -34,6 +34,7 @@ class Evaluation(pl.Callback):
         self.num_samples, self.num_samples_periodic = int(num_samples), int(num_samples_periodic)
         self.final: dict[str, float] = {}  # eval/<metric> at the end of fit, with the reference values
         self.protocol: dict = {}
+        self.history: list[dict[str, float]] = []  # {"step": N, "eval/<metric>": value} per evaluation
         self._schedule = EveryNSteps(self.every_n_steps)
         self._last: tuple[int, int] | None = None  # (step, num_samples) of the latest evaluation
         self._ready = False
@@ -89,4 +90,11 @@ class Evaluation(pl.Callback):
         # also where the progress bar and the training-curves figure read logged values
         trainer.callback_metrics.update({k: torch.tensor(float(v)) for k, v in values.items()})
         self._last, self._values = (trainer.global_step, num_samples), values
+        self.history.append({"step": trainer.global_step, **values})
         return values
+
+    def state_dict(self) -> dict:
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = list(state_dict.get("history", []))
