@@ -44,7 +44,7 @@ CASES = [  # (overrides; {tmp} is a folder of the test's files), expected start 
     (["seed=1.5"], "seed must be an integer, got 1.5"),
     (["trainer.max_steps=-2"], "trainer.max_steps must be >= -1, got -2"),
     (["trainer.precision=17"], "trainer.precision=17 is not a precision; choose one of: 16, 16-mixed"),
-    (["callbacks.divergence.rollbacks=-1"], "callbacks.divergence needs rollbacks >= 0 and 0 < lr_factor < 1"),
+    (["callbacks.divergence.rollbacks=-1"], "callbacks.divergence needs rollbacks >= 0, 0 < lr_factor < 1"),
     (["ckpt_path={tmp}/missing.ckpt"], "ckpt_path={tmp}/missing.ckpt does not exist"),
     (["ckpt_path={tmp}"], "ckpt_path={tmp} is a folder"),
     (["ckpt_path={tmp}/corrupt.ckpt"], "ckpt_path={tmp}/corrupt.ckpt is corrupt or not a checkpoint"),

@@ -33,9 +33,10 @@ def all_finite(state_dict: dict) -> bool:
     return all(torch.isfinite(v).all() for v in state_dict.values() if v.is_floating_point())
 
 
-def test_divergence_stops_the_run_naming_step_loss_and_the_kept_checkpoint(make_config, tmp_path):
+@pytest.mark.parametrize("every", [1, 1000])  # 1000: only the check before each checkpoint save catches it
+def test_divergence_stops_the_run_naming_step_loss_and_the_kept_checkpoint(make_config, tmp_path, every):
     with pytest.raises(TrainingDiverged) as error:
-        train(make_config(*DIVERGES))
+        train(make_config(*DIVERGES, f"callbacks.divergence.every_n_batches={every}"))
     message = str(error.value)
     ckpt = tmp_path / "checkpoints" / "last.ckpt"
     assert message.startswith("training diverged at step ") and "\n" not in message, message

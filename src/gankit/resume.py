@@ -107,11 +107,11 @@ def checkpoint_path(cfg: DictConfig) -> Path | None:
     path = Path(str(value))
     if path.is_dir():
         raise ConfigError(f"ckpt_path={value} is a folder; give its checkpoints/last.ckpt (or ckpt_path=last)")
-    load_safely(path)  # missing, corrupt or unsafe: one line now, before anything is built
     return path
 
 
 def read(path: Path) -> dict:
+    """The checkpoint's contents; missing, corrupt or unsafe files give one ConfigError line."""
     checkpoint = load_safely(path)
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         raise ConfigError(f"ckpt_path={path} is not a Lightning checkpoint (it has no state_dict)")

@@ -31,19 +31,31 @@ def nonfinite_parameter(module: torch.nn.Module) -> str | None:
 
 class DivergenceGuard(pl.Callback):
     """Stops the run (TrainingDiverged: step, losses, last good checkpoint) when a parameter or a freshly logged
-    loss is not finite. With `rollbacks` > 0 it instead reloads the last good checkpoint's weights and optimiser
-    states and goes on with every learning rate times `lr_factor`, at most `rollbacks` times."""
+    loss is not finite, checked every `every_n_batches` batches and before every checkpoint is written. With
+    `rollbacks` > 0 it instead reloads the last good checkpoint's weights and optimiser states and goes on with
+    every learning rate times `lr_factor`, at most `rollbacks` times."""
 
-    def __init__(self, rollbacks: int = 0, lr_factor: float = 0.5, losses: str = "train/"):
+    def __init__(self, rollbacks: int = 0, lr_factor: float = 0.5, every_n_batches: int = 1, losses: str = "train/"):
         super().__init__()
-        if int(rollbacks) < 0 or not 0.0 < float(lr_factor) < 1.0:
-            raise ConfigError(f"callbacks.divergence needs rollbacks >= 0 and 0 < lr_factor < 1, "
-                              f"got rollbacks={rollbacks}, lr_factor={lr_factor}")
+        if int(rollbacks) < 0 or not 0.0 < float(lr_factor) < 1.0 or int(every_n_batches) < 1:
+            raise ConfigError(f"callbacks.divergence needs rollbacks >= 0, 0 < lr_factor < 1 and every_n_batches >= 1, "
+                              f"got rollbacks={rollbacks}, lr_factor={lr_factor}, every_n_batches={every_n_batches}")
         self.rollbacks, self.lr_factor, self.losses = int(rollbacks), float(lr_factor), losses
+        self.every_n_batches = int(every_n_batches)  # each check reads one flag from the device (a sync)
         self.rolled_back = 0
         self._seen: dict[str, torch.Tensor] = {}  # logged values already checked (logging may skip batches)
+        self._batches = 0
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, gan, checkpoint: dict) -> None:
+        """Before any checkpoint reaches the disk: non-finite weights are never saved over the last good ones."""
+        parameter = nonfinite_parameter(gan)
+        if parameter is not None:
+            raise TrainingDiverged(self._message(trainer, parameter, {}, self._last_good(trainer)))
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
+        self._batches += 1
+        if self._batches % self.every_n_batches:
+            return
         bad_losses = self._fresh_nonfinite(trainer)
         parameter = nonfinite_parameter(gan)
         if parameter is None and not bad_losses:
