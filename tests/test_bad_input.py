@@ -40,6 +40,8 @@ CASES = [  # (overrides; {tmp} is a folder of the test's files), expected start 
     (["dataset=mnist", "metrics=none", "paths.data_dir={tmp}", "dataset.download=false"],
      "MNIST files not found in {tmp}/MNIST/raw"),
     (["metrics=image", "metrics.inception_weights={tmp}/none.pth"], "the Inception weights are unavailable"),
+    (["metrics=image", "metrics.inception_weights={tmp}/pickled.ckpt"],
+     "metrics.inception_weights={tmp}/pickled.ckpt holds pickled Python objects"),
     (["seed=abc"], "seed must be an integer, got 'abc'"),
     (["seed=1.5"], "seed must be an integer, got 1.5"),
     (["trainer.max_steps=-2"], "trainer.max_steps must be >= -1, got -2"),
