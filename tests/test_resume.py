@@ -75,3 +75,28 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(uninterrupt
             assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
     assert uninterrupted["lr_schedulers"] == resumed["lr_schedulers"]
     assert uninterrupted["d_updates"] == resumed["d_updates"]
+
+
+def test_ckpt_path_last_continues_the_newest_run_with_its_overrides(tmp_path, monkeypatch):
+    from gankit.resume import continue_run
+    from tests.conftest import CONF_DIR
+
+    monkeypatch.chdir(tmp_path)
+    for run, step in (("outputs/2026-01-01/10-00-00", 1), ("outputs/2026-01-02/09-00-00", 2)):
+        (tmp_path / run / "checkpoints").mkdir(parents=True)
+        (tmp_path / run / ".hydra").mkdir()
+        (tmp_path / run / ".hydra" / "overrides.yaml").write_text(
+            f"- dataset=ring\n- trainer.max_steps={step}0\n- ~callbacks.progress_bar\n- ckpt_path=x\n")
+        (tmp_path / run / "checkpoints" / "last.ckpt").write_bytes(b"")
+        os.utime(tmp_path / run / "checkpoints" / "last.ckpt", (step, step))  # the second is the newest
+    assert continue_run(CONF_DIR, ["ckpt_path=last", "trainer.max_steps=60", "~callbacks.progress_bar"]) == [
+        "dataset=ring", "ckpt_path=last", "trainer.max_steps=60", "~callbacks.progress_bar",
+        "hydra.run.dir=outputs/2026-01-02/09-00-00"]
+    assert continue_run(CONF_DIR, ["ckpt_path=last", "hydra.run.dir=elsewhere"]) == [
+        "ckpt_path=last", "hydra.run.dir=elsewhere"]  # a given directory: resumed there if it has a checkpoint
+
+    job = tmp_path / "multirun" / "2026-01-03" / "08-00-00" / "1" / "checkpoints"
+    job.mkdir(parents=True)
+    (job / "last.ckpt").write_bytes(b"")
+    assert continue_run(CONF_DIR, ["-m", "seed=0,1", "ckpt_path=last"]) == [
+        "-m", "seed=0,1", "ckpt_path=last", "hydra.sweep.dir=multirun/2026-01-03/08-00-00"]
