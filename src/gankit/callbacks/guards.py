@@ -22,11 +22,16 @@ log = logging.getLogger(__name__)
 
 
 def nonfinite_parameter(module: torch.nn.Module) -> str | None:
-    """The name of the first parameter holding a NaN or inf, or None; one device sync when all are finite."""
-    params = [(n, p) for n, p in module.named_parameters()]
-    if not params or bool(torch.stack([torch.isfinite(p.detach()).all() for _, p in params]).all()):
-        return None
-    return next(n for n, p in params if not bool(torch.isfinite(p.detach()).all()))
+    """The name of the first parameter holding a NaN or inf, or None."""
+    return next((n for n, p in module.named_parameters() if not bool(torch.isfinite(p.detach()).all())), None)
+
+
+def all_finite(module: torch.nn.Module, values: list[torch.Tensor]) -> bool:
+    """Whether every parameter of `module` and every tensor in `values` is finite: one device sync in all."""
+    device = next(module.parameters()).device
+    flags = [torch.isfinite(p.detach()).all() for p in module.parameters()]
+    flags += [torch.isfinite(v.detach()).all().to(device) for v in values]
+    return bool(torch.stack(flags).all()) if flags else True
 
 
 class DivergenceGuard(pl.Callback):
@@ -48,33 +53,32 @@ class DivergenceGuard(pl.Callback):
 
     def on_save_checkpoint(self, trainer: pl.Trainer, gan, checkpoint: dict) -> None:
         """Before any checkpoint reaches the disk: non-finite weights are never saved over the last good ones."""
-        parameter = nonfinite_parameter(gan)
-        if parameter is not None:
-            raise TrainingDiverged(self._message(trainer, parameter, {}, self._last_good(trainer)))
+        if not all_finite(gan, []):
+            raise TrainingDiverged(self._message(trainer, nonfinite_parameter(gan), {}, self._last_good(trainer)))
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         self._batches += 1
         if self._batches % self.every_n_batches:
             return
-        bad_losses = self._fresh_nonfinite(trainer)
-        parameter = nonfinite_parameter(gan)
-        if parameter is None and not bad_losses:
+        fresh = self._fresh(trainer)
+        if all_finite(gan, list(fresh.values())):
             return
+        parameter = nonfinite_parameter(gan)
+        bad_losses = {k: float(v) for k, v in fresh.items() if not math.isfinite(float(v))}
         checkpoint = self._last_good(trainer)
         if checkpoint is not None and self.rolled_back < self.rollbacks:
             self._roll_back(trainer, gan, checkpoint, parameter, bad_losses)
             return
         raise TrainingDiverged(self._message(trainer, parameter, bad_losses, checkpoint))
 
-    def _fresh_nonfinite(self, trainer: pl.Trainer) -> dict[str, float]:
-        bad = {}
+    def _fresh(self, trainer: pl.Trainer) -> dict[str, torch.Tensor]:
+        """Scalars logged under `losses` since the last check (logging may skip batches)."""
+        fresh = {}
         for name, value in trainer.callback_metrics.items():
-            if not name.startswith(self.losses) or not torch.is_tensor(value) or value is self._seen.get(name):
-                continue
-            self._seen[name] = value
-            if value.numel() == 1 and not math.isfinite(float(value)):
-                bad[name] = float(value)
-        return bad
+            if name.startswith(self.losses) and torch.is_tensor(value) and value.numel() == 1 \
+                    and value is not self._seen.get(name):
+                self._seen[name] = fresh[name] = value
+        return fresh
 
     @staticmethod
     def _last_good(trainer: pl.Trainer) -> Path | None:
