@@ -36,7 +36,7 @@ def wait_for(pattern: str, cwd: Path, process, timeout: float = 120) -> Path:
 
 
 def test_a_run_killed_with_sigkill_resumes_with_ckpt_path_last_and_finishes(tmp_path):
-    first = start(*FAST, "trainer.max_steps=400", "callbacks.checkpoint.every_n_train_steps=20",
+    first = start(*FAST, "trainer.max_steps=100000", "callbacks.checkpoint.every_n_train_steps=20",
                   "callbacks.samples.every_n_steps=0", "logger=wandb", cwd=tmp_path)
     ckpt = wait_for("outputs/*/*/checkpoints/last.ckpt", tmp_path, first)
     time.sleep(0.3)  # into the next steps, past the checkpoint
@@ -44,15 +44,17 @@ def test_a_run_killed_with_sigkill_resumes_with_ckpt_path_last_and_finishes(tmp_
     first.communicate()
     assert first.returncode == -signal.SIGKILL
     killed_at = load_safely(ckpt)["global_step"]  # whole: written atomically
-    assert 0 < killed_at < 400
+    assert 0 < killed_at < 100000
+    end = killed_at + 100  # the run's own 100000 steps would take minutes here
 
-    resumed = subprocess.run([sys.executable, str(ROOT / "train.py"), "ckpt_path=last"], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300, env=ONE_THREAD)
+    resumed = subprocess.run([sys.executable, str(ROOT / "train.py"), "ckpt_path=last", f"trainer.max_steps={end}"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300, env=ONE_THREAD)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     run_dir = ckpt.parent.parent
     assert len(list(tmp_path.glob("outputs/*/*"))) == 1  # the resumed run wrote into the same directory
-    assert load_safely(ckpt)["global_step"] == 400
-    assert '"step": 400' in (run_dir / "metrics.json").read_text()
+    assert load_safely(ckpt)["global_step"] == end
+    assert f'"step": {end}' in (run_dir / "metrics.json").read_text()
+    assert f"Restoring states from the checkpoint path at {ckpt}" in resumed.stderr
     assert not list(ckpt.parent.glob(".*.tmp"))  # a save the kill cut short left no temporary file behind
     run_files = sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
     assert len(run_files) == 2  # the killed run and its continuation ...
