@@ -49,6 +49,16 @@ def set_rng_state(state: dict) -> None:
                         "random numbers will differ from the interrupted run", len(cuda), torch.cuda.device_count())
 
 
+def every_rank(trainer: pl.Trainer, state: dict) -> list[dict]:
+    """`state` of every process, by rank (under DDP each draws its own noise); a collective call: checkpoints
+    are assembled on every rank, then rank 0 writes them."""
+    if trainer.world_size == 1 or not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return [state]
+    states: list = [None] * trainer.world_size
+    torch.distributed.all_gather_object(states, state)
+    return states
+
+
 def wandb_run_id(trainer: pl.Trainer) -> str | None:
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger) and logger.version:
@@ -64,10 +74,14 @@ class ResumeState(pl.Callback):
         self._to_restore: dict | None = None
 
     def on_save_checkpoint(self, trainer: pl.Trainer, gan, checkpoint: dict) -> None:
-        checkpoint[KEY] = {"rng": rng_state(), "wandb_run_id": wandb_run_id(trainer)}
+        checkpoint[KEY] = {"rng": every_rank(trainer, rng_state()), "wandb_run_id": wandb_run_id(trainer)}
 
     def on_load_checkpoint(self, trainer: pl.Trainer, gan, checkpoint: dict) -> None:
-        self._to_restore = checkpoint.get(KEY, {}).get("rng")
+        states = checkpoint.get(KEY, {}).get("rng") or []
+        if len(states) not in (0, trainer.world_size):
+            log.warning("the checkpoint holds the generator states of %d processes, this run has %d: random "
+                        "numbers will differ from the interrupted run", len(states), trainer.world_size)
+        self._to_restore = states[trainer.global_rank] if trainer.global_rank < len(states) else None
 
     def on_train_start(self, trainer: pl.Trainer, gan) -> None:
         if self._to_restore is not None:

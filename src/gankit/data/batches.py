@@ -18,28 +18,29 @@ from torch.utils.data import IterableDataset
 _MIX = 0x9E3779B97F4A7C15  # 2^64 / golden ratio: spreads consecutive positions over the seed space
 
 
-def position_generator(*position: int) -> torch.Generator:
-    """A CPU generator seeded from a tuple of integers (seed, rank, epoch, batch)."""
+def position_generator(*position: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator on `device` seeded from a tuple of integers (seed, rank, epoch, batch)."""
     value = 0
     for part in position:
         value = (value * _MIX + int(part) + 1) % (1 << 64)
-    return torch.Generator().manual_seed(value)
+    return torch.Generator(device=device).manual_seed(value)
 
 
 class PositionedBatches(IterableDataset):
-    """An epoch of `length` batches; `batch(epoch, index)` draws only from `generator(epoch, index)`."""
+    """An epoch of `length` batches; `batch(epoch, index)` draws only from `generator(epoch, index)` (on
+    `device`, or the CPU)."""
 
-    def __init__(self, length: int, seed: int | None = None, rank: int = 0):
+    def __init__(self, length: int, seed: int | None = None, rank: int = 0, device: torch.device | None = None):
         super().__init__()
-        self.length, self.rank = int(length), int(rank)
+        self.length, self.rank, self.device = int(length), int(rank), device
         self.seed = torch.initial_seed() if seed is None else int(seed)  # seed_everything's seed
         self.epoch, self.index = 0, 0  # position of the next batch
 
     def __len__(self) -> int:
         return self.length
 
-    def generator(self, epoch: int, index: int = -1) -> torch.Generator:
-        return position_generator(self.seed, self.rank, epoch, index)
+    def generator(self, epoch: int, index: int = -1, device: torch.device | str | None = None) -> torch.Generator:
+        return position_generator(self.seed, self.rank, epoch, index, device=device or self.device or "cpu")
 
     def batch(self, epoch: int, index: int) -> Tensor:
         raise NotImplementedError
@@ -70,10 +71,10 @@ class TensorBatches(PositionedBatches):
         self._order: tuple[int, Tensor] | None = None  # (epoch, permutation [N]) of the current epoch
 
     def order(self, epoch: int) -> Tensor:
-        """The permutation [N] of epoch `epoch`, on the data's device."""
+        """The permutation [N] of epoch `epoch` (drawn on the CPU, so alike on every device), on the data's device."""
         if self._order is None or self._order[0] != epoch:
             n = len(self.data)
-            perm = torch.randperm(n, generator=self.generator(epoch)) if self.shuffle else torch.arange(n)
+            perm = torch.randperm(n, generator=self.generator(epoch, device="cpu")) if self.shuffle else torch.arange(n)
             self._order = (epoch, perm.to(self.data.device))
         return self._order[1]
 

@@ -30,11 +30,13 @@ def load_digit_images(image_size: int, test_fraction: float = 0.2, split_seed: i
 
 
 class DigitsDataModule(pl.LightningDataModule):
-    """Train batches [B, 1, S, S] from a fixed stratified split held as one tensor."""
+    """Train batches [B, 1, S, S] from a fixed stratified split held as one tensor (on the training
+    device when `on_device`: no host-to-device copy per batch)."""
 
     def __init__(self, image_size: int = 32, batch_size: int = 64, test_fraction: float = 0.2,
-                 split_seed: int = 0):
+                 split_seed: int = 0, on_device: bool = True):
         super().__init__()
+        self.on_device = bool(on_device)
         self.image_size, self.batch_size = int(image_size), int(batch_size)
         self.test_fraction, self.split_seed = float(test_fraction), int(split_seed)
         self.train_images: Tensor | None = None
@@ -52,7 +54,10 @@ class DigitsDataModule(pl.LightningDataModule):
             )
 
     def train_dataloader(self) -> TensorBatches:
-        return TensorBatches(self.train_images, self.batch_size, rank=self.trainer.global_rank if self.trainer else 0)
+        images, trainer = self.train_images, self.trainer
+        if self.on_device and trainer is not None:
+            images = images.to(trainer.strategy.root_device)  # 1437 images at 32 px: 6 MB
+        return TensorBatches(images, self.batch_size, rank=trainer.global_rank if trainer is not None else 0)
 
     def sample_real(self, n: int) -> Tensor:
         self.setup()

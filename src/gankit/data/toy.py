@@ -19,10 +19,13 @@ class GaussianMixture:
         self.modes, self.std = modes.float(), float(std)
         self.dim = self.modes.shape[1]
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """[n, D] points; mode indices drawn uniformly."""
-        index = torch.randint(len(self.modes), (n,), generator=generator)
-        return self.modes[index] + self.std * torch.randn(n, self.dim, generator=generator)
+    def sample(self, n: int, device: torch.device | str | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        """[n, D] points on `device` (default: the generator's, or the CPU); mode indices drawn uniformly."""
+        device = device or (generator.device if generator is not None else None)
+        modes = self.modes if device is None else self.modes.to(device)
+        index = torch.randint(len(modes), (n,), device=modes.device, generator=generator)
+        return modes[index] + self.std * torch.randn(n, self.dim, device=modes.device, generator=generator)
 
 
 class Ring(GaussianMixture):
@@ -57,18 +60,21 @@ class Circle:
     def __init__(self, radius: float = 1.0, noise: float = 0.02):
         self.radius, self.std, self.dim = float(radius), float(noise), 2
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        angle = torch.rand(n, generator=generator) * 2 * math.pi
-        r = self.radius + self.std * torch.randn(n, generator=generator)
+    def sample(self, n: int, device: torch.device | str | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        device = device or (generator.device if generator is not None else None)
+        angle = torch.rand(n, device=device, generator=generator) * 2 * math.pi
+        r = self.radius + self.std * torch.randn(n, device=device, generator=generator)
         return torch.stack([r * angle.cos(), r * angle.sin()], dim=1)
 
 
 class ToyBatches(PositionedBatches):
-    """`batches_per_epoch` fresh batches [B, D] of `distribution`, each drawn from its own position's generator."""
+    """`batches_per_epoch` fresh batches [B, D] of `distribution`, each drawn from its own position's generator
+    on `device` (no host-to-device copy per batch)."""
 
     def __init__(self, distribution, batch_size: int, batches_per_epoch: int, seed: int | None = None,
-                 rank: int = 0):
-        super().__init__(batches_per_epoch, seed, rank)
+                 rank: int = 0, device: torch.device | None = None):
+        super().__init__(batches_per_epoch, seed, rank, device)
         self.distribution, self.batch_size = distribution, batch_size
 
     def batch(self, epoch: int, index: int) -> Tensor:
@@ -76,21 +82,26 @@ class ToyBatches(PositionedBatches):
 
 
 class ToyDataModule(pl.LightningDataModule):
-    """Fresh samples of `distribution` every batch; an epoch is `batches_per_epoch` batches."""
+    """Fresh samples of `distribution` every batch; an epoch is `batches_per_epoch` batches.
 
-    def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100):
+    `on_device`: the samples are drawn on the training device (no host-to-device copy per batch).
+    """
+
+    def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100, on_device: bool = True):
         super().__init__()
         if int(batch_size) < 1 or int(batches_per_epoch) < 1:
             raise ConfigError(
                 f"dataset.batch_size and dataset.batches_per_epoch must be >= 1, "
                 f"got {batch_size} and {batches_per_epoch}"
             )
-        self.distribution = distribution
+        self.distribution, self.on_device = distribution, bool(on_device)
         self.batch_size, self.batches_per_epoch = int(batch_size), int(batches_per_epoch)
 
     def train_dataloader(self) -> ToyBatches:
-        rank = self.trainer.global_rank if self.trainer else 0
-        return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank)
+        trainer = self.trainer
+        device = trainer.strategy.root_device if self.on_device and trainer is not None else None
+        rank = trainer.global_rank if trainer is not None else 0
+        return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank, device=device)
 
     def sample_real(self, n: int) -> Tensor:
         return self.distribution.sample(n)

@@ -141,7 +141,7 @@ class ImageTensorBatches(TensorBatches):
 
     def batch(self, epoch: int, index: int) -> Tensor:
         batch = to_signed(super().batch(epoch, index))
-        return random_hflip(batch, self.generator(epoch, index)) if self.hflip else batch
+        return random_hflip(batch, self.generator(epoch, index, device="cpu")) if self.hflip else batch
 
 
 class InMemoryImages(pl.LightningDataModule):
