@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from gankit import resume
 from gankit.callbacks.evaluation import Evaluation
-from gankit.checks import check_config, check_group_choices
+from gankit.checkpoint_io import AtomicCheckpointIO
+from gankit.checks import check_composes, check_config, check_group_choices
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.noise import silence_known_noise
@@ -46,12 +49,19 @@ def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
     return nn.ModuleDict({name: build(node) for name, node in (cfg.get("trick") or {}).items()})
 
 
-def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
-    """Every object of a run, composed from `cfg`; nothing is trained yet."""
+def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
+    """Every object of a run, composed from `cfg`; nothing is trained yet (a checkpoint to resume is checked
+    against the model and set as `trainer.ckpt_path`). `load_data`: read the data now, so missing files and
+    batches larger than the data stop the run with one line before the trainer and logger print anything."""
     check_config(cfg)
     silence_known_noise()
+    ckpt_path = resume.checkpoint_path(cfg)
+    checkpoint = resume.read(ckpt_path) if ckpt_path else None
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.dataset.datamodule)
+    if load_data and os.environ.get("LOCAL_RANK", "0") == "0":  # other ranks read it in fit, as usual
+        datamodule.prepare_data()
+        datamodule.setup("fit")
     gan = build(
         cfg.gan,
         generator=build(cfg.model.generator),
@@ -59,13 +69,17 @@ def build_run(cfg: DictConfig) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]
         loss=build(cfg.loss),
         tricks=build_tricks(cfg),
     )
-    logger = build(cfg.logger) if cfg.get("logger") else False
+    if checkpoint is not None:
+        resume.check_fits(checkpoint, gan, ckpt_path)
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
     if cfg.get("metrics"):  # metrics=none leaves it empty
         callbacks.append(build(cfg.metrics.callback))
-    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks)
-    if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise and data
+    logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
+    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO()])
+    if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
         pl.seed_everything(cfg.seed + trainer.global_rank, workers=True, verbose=False)
+    if ckpt_path is not None:
+        trainer.ckpt_path = str(ckpt_path)
     return trainer, gan, datamodule
 
 
@@ -73,16 +87,16 @@ def save_final_checkpoint(trainer: pl.Trainer) -> None:
     """last.ckpt at the final step (ModelCheckpoint saves only on its step multiples)."""
     callback = trainer.checkpoint_callback
     if callback is not None and callback.dirpath is not None:
-        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt")
+        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt", weights_only=False)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build the run, fit it, write metrics.json; return the final metrics (and their `protocol`)."""
-    trainer, gan, datamodule = build_run(cfg)
+    trainer, gan, datamodule = build_run(cfg, load_data=True)
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
-        trainer.fit(gan, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
         save_final_checkpoint(trainer)
     finally:
         if isinstance(trainer.logger, WandbLogger):
@@ -120,6 +134,14 @@ def record_failure(cfg: DictConfig, error: BaseException) -> None:
     (output_dir / "error.txt").write_text(f"{type(error).__name__}: {error}".splitlines()[0] + "\n")
 
 
+def preflight(args: list[str]) -> list[str]:
+    """Checks of the command line before Hydra composes it; the overrides to run (a resume adds its run's)."""
+    check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
+    args = resume.continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
+    check_composes(CONF_DIR, args)
+    return args
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     label_run(cfg)
@@ -133,12 +155,12 @@ def main(cfg: DictConfig) -> float | None:
         print(f"error: {error}", file=sys.stderr)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             return None  # the other runs go on; gankit.failures.ReportFailedRuns exits 1 at the end
-        sys.exit(2)
+        sys.exit(error.exit_status)
 
 
 if __name__ == "__main__":
     try:
-        check_group_choices(CONF_DIR, [a for a in sys.argv[1:] if not a.startswith("-")])
+        sys.argv[1:] = preflight(sys.argv[1:])
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

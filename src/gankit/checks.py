@@ -1,11 +1,19 @@
-"""Input checks that run before anything heavy: command-line group choices and config values."""
+"""Input checks that run before anything heavy: command-line group choices, overrides that do not compose,
+and config values. Checks that need a built object live beside it and raise the same ConfigError (image
+sizes in models/dcgan.py, data folders in data/sources.py and data/folder.py, batch sizes against the data
+in the datamodules' setup, checkpoints in resume.py, Inception weights in metrics/inception.py)."""
 
 from __future__ import annotations
 
+import difflib
+import re
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 
+from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
 from omegaconf import DictConfig, OmegaConf
 
 from gankit.errors import ConfigError
@@ -44,22 +52,81 @@ def check_group_choices(conf_dir: Path, overrides: list[str]) -> None:
                 )
 
 
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _unknown_key(conf_dir: Path, overrides: list[str], bad: str) -> str:
+    """`unknown key gan.dsteps=2; gan has: d_steps, ...` with the closest spelling first."""
+    given = next((o for o in overrides if o.split("=", 1)[0] == bad), bad)
+    parent, _, leaf = bad.rpartition(".")
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            cfg = compose("train", overrides=[o for o in overrides if o.split("=", 1)[0] != bad])
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        keys = sorted(str(k) for k in node.keys()) if isinstance(node, DictConfig) else []
+    except Exception:  # another override is wrong too: report this one without the list
+        keys = []
+    close = difflib.get_close_matches(leaf, keys, n=1)
+    hint = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    where = f"{parent or 'the config'} has: {', '.join(keys)}; " if keys else ""
+    return f"unknown key {given}; {hint}{where}add a new key with +{given} only if its target takes it"
+
+
+def check_composes(conf_dir: Path, overrides: list[str]) -> None:
+    """Hydra's multi-line composition errors (a misspelt key, malformed syntax) as one ConfigError line.
+    Multirun sweeps and --flags are left to Hydra."""
+    if any(o.startswith("-") for o in overrides):
+        return
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            compose("train", overrides=overrides, return_hydra_config=True)
+    except Exception as error:
+        missing = re.match(r"Could not override '([^']+)'", str(error))
+        if missing and "not in struct" in str(error.__cause__ or ""):
+            raise ConfigError(_unknown_key(conf_dir, overrides, missing.group(1))) from None
+        cause = f": {_first_line(error.__cause__)}" if error.__cause__ else ""
+        raise ConfigError(f"cannot use the overrides {' '.join(overrides)}: {_first_line(error)}{cause}") from None
+
+
 # key -> (expected type, lowest allowed value or None); checked before instantiation.
 VALUE_RULES: dict[str, tuple[type, float | None]] = {
     "seed": (int, None),
     "trainer.max_steps": (int, -1),
+    "trainer.log_every_n_steps": (int, 1),
     "dataset.batch_size": (int, 1),
     "dataset.image_size": (int, 1),
+    "dataset.batches_per_epoch": (int, 1),
     "model.latent_dim": (int, 1),
     "gan.d_steps": (int, 1),
     "gan.g_steps": (int, 1),
     "gan.optimizer_g.lr": (float, 0.0),
     "gan.optimizer_d.lr": (float, 0.0),
+    "callbacks.samples.every_n_steps": (int, 0),
+    "callbacks.checkpoint.every_n_train_steps": (int, 0),
 }
+PRECISIONS = sorted({str(p) for arg in typing.get_args(_PRECISION_INPUT) for p in typing.get_args(arg)})
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Types and ranges of the keys every run depends on -> ConfigError naming the key."""
+    """Types, ranges and choices of the keys every run depends on -> ConfigError naming the key."""
+    _check_values(cfg)
+    for player in ("g", "d"):
+        betas = OmegaConf.select(cfg, f"gan.optimizer_{player}.betas", default=None)
+        if betas is not None and (not OmegaConf.is_list(betas) or len(betas) != 2
+                                  or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
+            raise ConfigError(f"gan.optimizer_{player}.betas must be two numbers in [0, 1), got {_show(betas)}")
+    precision = OmegaConf.select(cfg, "trainer.precision", default=None)
+    if precision is not None and str(precision) not in PRECISIONS:
+        raise ConfigError(f"trainer.precision={precision} is not a precision; choose one of: {', '.join(PRECISIONS)}")
+
+
+def _show(value) -> str:
+    return str(OmegaConf.to_container(value)) if OmegaConf.is_config(value) else repr(value)
+
+
+def _check_values(cfg: DictConfig) -> None:
     for key, (kind, lowest) in VALUE_RULES.items():
         value = OmegaConf.select(cfg, key, default=None)
         if value is None:

@@ -225,7 +225,8 @@ def log_wandb_table(rows: list[Row], metrics: list[str], images: list[Path], *, 
         stats = [v for m in metrics for v in row.mean_std(m)]
         table.add_data(*row.labels.values(), *stats, len(row.ok), len(row.runs))
     run = wandb.init(project=project, group=group, job_type="aggregate", name=f"{group or 'sweep'} results",
-                     dir=str(save_dir), mode=mode, reinit="create_new")
+                     dir=str(Path(save_dir).absolute()), mode=mode, reinit="create_new")  # absolute: a shared
+    # wandb-core service (WANDB_SERVICE inherited from a parent process) resolves a relative dir in its own cwd
     run.log({"results": table, **{f"pictures/{p.stem}": wandb.Image(str(p)) for p in images if p.is_file()}})
     run.finish()
     return Path(run.dir).parent

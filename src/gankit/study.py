@@ -16,7 +16,7 @@ def varied_overrides(task_overrides: list[str], axes: list[str] | None) -> dict[
     varied = {}
     for override in OverridesParser.create().parse_overrides(task_overrides):
         key = override.key_or_group
-        if override.is_delete() or (axes is not None and key not in axes):
+        if override.is_delete() or key == "ckpt_path" or (axes is not None and key not in axes):  # resuming: no axis
             continue
         value = override.value()
         varied[key] = ",".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -49,6 +49,8 @@ class Evaluation(pl.Callback):
                 self.evaluator.setup(trainer.datamodule, trainer.global_rank, trainer.world_size)
             self._ready = True
         self.evaluator.to(gan.device)  # and what setup built
+
+    def on_train_start(self, trainer: pl.Trainer, gan) -> None:  # a resumed run's step is restored by now
         self._schedule.start(trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:

@@ -42,6 +42,8 @@ class SampleWriter(pl.Callback):
         if self.noise is None:
             generator = torch.Generator().manual_seed(self.seed)
             self.noise = torch.randn(self.num_samples, gan.latent_dim, generator=generator)
+
+    def on_train_start(self, trainer: pl.Trainer, gan) -> None:  # a resumed run's step is restored by now
         self._schedule.start(trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:

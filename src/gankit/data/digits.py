@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from gankit.data.batches import TensorBatches
 from gankit.errors import ConfigError
@@ -54,11 +53,11 @@ class DigitsDataModule(pl.LightningDataModule):
                 f"{len(self.train_images)} training digits"
             )
 
-    def train_dataloader(self) -> DataLoader:
-        images, trainer = self.train_images, getattr(self, "trainer", None)
+    def train_dataloader(self) -> TensorBatches:
+        images, trainer = self.train_images, self.trainer
         if self.on_device and trainer is not None:
             images = images.to(trainer.strategy.root_device)  # 1437 images at 32 px: 6 MB
-        return DataLoader(TensorBatches(images, self.batch_size), batch_size=None)
+        return TensorBatches(images, self.batch_size, rank=trainer.global_rank if trainer is not None else 0)
 
     def sample_real(self, n: int) -> Tensor:
         self.setup()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset
 
+from gankit.data.batches import PositionedBatches
 from gankit.errors import ConfigError
 
 
@@ -20,11 +19,13 @@ class GaussianMixture:
         self.modes, self.std = modes.float(), float(std)
         self.dim = self.modes.shape[1]
 
-    def sample(self, n: int, device: torch.device | str | None = None) -> Tensor:
-        """[n, D] points on `device` (default CPU); mode indices drawn uniformly."""
+    def sample(self, n: int, device: torch.device | str | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        """[n, D] points on `device` (default: the generator's, or the CPU); mode indices drawn uniformly."""
+        device = device or (generator.device if generator is not None else None)
         modes = self.modes if device is None else self.modes.to(device)
-        index = torch.randint(len(modes), (n,), device=modes.device)
-        return modes[index] + self.std * torch.randn(n, self.dim, device=modes.device)
+        index = torch.randint(len(modes), (n,), device=modes.device, generator=generator)
+        return modes[index] + self.std * torch.randn(n, self.dim, device=modes.device, generator=generator)
 
 
 class Ring(GaussianMixture):
@@ -59,24 +60,25 @@ class Circle:
     def __init__(self, radius: float = 1.0, noise: float = 0.02):
         self.radius, self.std, self.dim = float(radius), float(noise), 2
 
-    def sample(self, n: int, device: torch.device | str | None = None) -> Tensor:
-        angle = torch.rand(n, device=device) * 2 * math.pi
-        r = self.radius + self.std * torch.randn(n, device=device)
+    def sample(self, n: int, device: torch.device | str | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        device = device or (generator.device if generator is not None else None)
+        angle = torch.rand(n, device=device, generator=generator) * 2 * math.pi
+        r = self.radius + self.std * torch.randn(n, device=device, generator=generator)
         return torch.stack([r * angle.cos(), r * angle.sin()], dim=1)
 
 
-class _ToyBatches(IterableDataset):
-    def __init__(self, distribution, batch_size: int, batches_per_epoch: int, device: torch.device | None = None):
-        super().__init__()
-        self.distribution, self.batch_size, self.length = distribution, batch_size, batches_per_epoch
-        self.device = device
+class ToyBatches(PositionedBatches):
+    """`batches_per_epoch` fresh batches [B, D] of `distribution`, each drawn from its own position's generator
+    on `device` (no host-to-device copy per batch)."""
 
-    def __len__(self) -> int:
-        return self.length
+    def __init__(self, distribution, batch_size: int, batches_per_epoch: int, seed: int | None = None,
+                 rank: int = 0, device: torch.device | None = None):
+        super().__init__(batches_per_epoch, seed, rank, device)
+        self.distribution, self.batch_size = distribution, batch_size
 
-    def __iter__(self) -> Iterator[Tensor]:
-        for _ in range(self.length):
-            yield self.distribution.sample(self.batch_size, self.device)  # [B, D]
+    def batch(self, epoch: int, index: int) -> Tensor:
+        return self.distribution.sample(self.batch_size, generator=self.generator(epoch, index))  # [B, D]
 
 
 class ToyDataModule(pl.LightningDataModule):
@@ -95,11 +97,11 @@ class ToyDataModule(pl.LightningDataModule):
         self.distribution, self.on_device = distribution, bool(on_device)
         self.batch_size, self.batches_per_epoch = int(batch_size), int(batches_per_epoch)
 
-    def train_dataloader(self) -> DataLoader:
-        trainer = getattr(self, "trainer", None)
+    def train_dataloader(self) -> ToyBatches:
+        trainer = self.trainer
         device = trainer.strategy.root_device if self.on_device and trainer is not None else None
-        batches = _ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, device)
-        return DataLoader(batches, batch_size=None)
+        rank = trainer.global_rank if trainer is not None else 0
+        return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank, device=device)
 
     def sample_real(self, n: int) -> Tensor:
         return self.distribution.sample(n)

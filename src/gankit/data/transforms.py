@@ -43,7 +43,10 @@ def to_signed(images: Tensor) -> Tensor:
     return images.float().div_(127.5).sub_(1.0)
 
 
-def random_hflip(images: Tensor) -> Tensor:
-    """Mirrors each image of [B, C, H, W] left-right with probability 1/2."""
-    flip = torch.rand(images.shape[0], device=images.device) < 0.5  # [B]
+def random_hflip(images: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Mirrors each image of [B, C, H, W] left-right with probability 1/2 (coins from `generator`, a CPU one)."""
+    if generator is None:
+        flip = torch.rand(images.shape[0], device=images.device) < 0.5  # [B]
+    else:
+        flip = (torch.rand(images.shape[0], generator=generator) < 0.5).to(images.device)
     return torch.where(flip[:, None, None, None], images.flip(-1), images)

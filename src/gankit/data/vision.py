@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torchvision.datasets as tvd
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset
 
+from gankit.data.batches import TensorBatches
 from gankit.data.sources import ensure_available
 from gankit.data.transforms import check_image_options, fit_images, random_hflip, to_signed
 from gankit.errors import ConfigError
@@ -61,6 +61,19 @@ class FashionMNISTFiles(MNISTFiles):
     dataset = tvd.FashionMNIST
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles dicts, lists, strings and NumPy arrays only (what CIFAR-10's batches hold); any other
+    class or function named in the file is refused instead of imported and called."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+        return super().find_class(module, name)
+
+
 class CIFAR10Files:
     """`<root>/cifar-10-batches-py/{data_batch_1..5, test_batch}`: pickled dicts with `data` [N, 3072] uint8."""
 
@@ -83,7 +96,10 @@ class CIFAR10Files:
         parts = []
         for name in self.train_batches if train else self.test_batches:
             with open(self.folder / name, "rb") as f:
-                entry = pickle.load(f, encoding="latin1")
+                try:
+                    entry = _ArraysOnly(f, encoding="latin1").load()
+                except pickle.UnpicklingError as error:
+                    raise ConfigError(f"{self.folder / name} is not a CIFAR-10 batch ({error})") from None
             parts.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         return torch.from_numpy(np.concatenate(parts))
 
@@ -114,22 +130,18 @@ class CelebAFiles:
 # --- the in-memory datamodule ---------------------------------------------------------------
 
 
-class ImageTensorBatches(IterableDataset):
-    """Each pass shuffles uint8 `images` [N, C, S, S] and yields float batches [B, C, S, S] in [-1, 1]
+class ImageTensorBatches(TensorBatches):
+    """Each epoch shuffles uint8 `images` [N, C, S, S] and yields float batches [B, C, S, S] in [-1, 1]
     on the images' device (optionally mirrored at random)."""
 
-    def __init__(self, images: Tensor, batch_size: int, hflip: bool = False):
-        super().__init__()
-        self.images, self.batch_size, self.hflip = images, batch_size, hflip
+    def __init__(self, images: Tensor, batch_size: int, hflip: bool = False, seed: int | None = None,
+                 rank: int = 0):
+        super().__init__(images, batch_size, seed=seed, rank=rank)
+        self.hflip = hflip
 
-    def __len__(self) -> int:
-        return len(self.images) // self.batch_size
-
-    def __iter__(self):
-        order = torch.randperm(len(self.images), device=self.images.device)
-        for i in range(len(self)):
-            batch = to_signed(self.images[order[i * self.batch_size:(i + 1) * self.batch_size]])
-            yield random_hflip(batch) if self.hflip else batch
+    def batch(self, epoch: int, index: int) -> Tensor:
+        batch = to_signed(super().batch(epoch, index))
+        return random_hflip(batch, self.generator(epoch, index, device="cpu")) if self.hflip else batch
 
 
 class InMemoryImages(pl.LightningDataModule):
@@ -161,16 +173,17 @@ class InMemoryImages(pl.LightningDataModule):
         if not 1 <= self.batch_size <= len(train):
             raise ConfigError(f"dataset.batch_size={self.batch_size} must be between 1 and the {len(train)} "
                               f"training images in {self.source.folder}")
-        trainer = getattr(self, "trainer", None)
-        if self.on_device and trainer is not None:
-            train = train.to(trainer.strategy.root_device)
-        self._train = train
+        self._train = train  # moved to the training device by train_dataloader (setup may run before fit)
 
     def _fit(self, images: Tensor) -> Tensor:
         return fit_images(images, self.image_size, self.channels, self.crop_size)
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(ImageTensorBatches(self._train, self.batch_size, self.hflip), batch_size=None)
+    def train_dataloader(self) -> ImageTensorBatches:
+        self.setup()
+        rank = self.trainer.global_rank if self.trainer else 0
+        if self.on_device and self.trainer is not None:
+            self._train = self._train.to(self.trainer.strategy.root_device)
+        return ImageTensorBatches(self._train, self.batch_size, self.hflip, rank=rank)
 
     @property
     def train_images(self) -> Tensor:

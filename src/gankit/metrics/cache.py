@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+
+log = logging.getLogger(__name__)
 
 
 def digest(*parts: Tensor | str | bytes) -> str:
@@ -35,9 +38,13 @@ def file_digest(path: str | Path) -> str:
 
 
 def load_or_compute(path: Path, compute: Callable[[], dict]) -> tuple[dict, bool]:
-    """(the dict stored at `path`, True) or (compute() saved there atomically, False)."""
+    """(the dict stored at `path`, True) or (compute() saved there atomically, False). The stored dict holds
+    tensors and plain values only, read with weights_only=True; an unreadable file is computed again."""
     if path.is_file():
-        return torch.load(path, map_location="cpu", weights_only=False), True
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True), True
+        except Exception as error:  # truncated, corrupt, or not plain data: never unpickle it
+            log.warning("recomputing the unreadable cache file %s (%s)", path, str(error).splitlines()[0][:200])
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 from torchmetrics.image.fid import NoTrainInceptionV3
 
+from gankit.checkpoint_io import load_safely
 from gankit.errors import ConfigError
 from gankit.metrics.cache import file_digest
 
@@ -43,6 +44,8 @@ class InceptionFeatures(nn.Module):
             raise ConfigError(f"metrics.feature_layer must be one of {FEATURE_LAYERS}, got {feature_layer}")
         if weights is not None and not Path(weights).is_file():
             raise _unavailable(f"metrics.inception_weights={weights} is not a file")
+        if weights is not None:  # torch-fidelity loads it with weights_only=False: only plain tensors get there
+            load_safely(weights, key="metrics.inception_weights")
         messages = io.StringIO()  # torch.hub's "Downloading ..." line: shown on success, dropped on failure
         try:
             with contextlib.redirect_stderr(messages):

@@ -1,0 +1,161 @@
+"""Guards that watch a run: divergence (non-finite losses or parameters) and mode collapse on toy data.
+
+`DivergenceGuard` runs before every other callback's batch end (it is listed first and Lightning moves
+ModelCheckpoint last), so a batch that produced non-finite values is never checkpointed: last.ckpt keeps the
+last good weights. `ModeCollapseWarning` only warns: collapse is a result worth seeing, not an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.loggers import WandbLogger
+
+from gankit.checkpoint_io import load_safely
+from gankit.errors import ConfigError, TrainingDiverged
+
+log = logging.getLogger(__name__)
+
+
+def nonfinite_parameter(module: torch.nn.Module) -> str | None:
+    """The name of the first parameter holding a NaN or inf, or None."""
+    return next((n for n, p in module.named_parameters() if not bool(torch.isfinite(p.detach()).all())), None)
+
+
+def all_finite(module: torch.nn.Module, values: list[torch.Tensor]) -> bool:
+    """Whether every parameter of `module` and every tensor in `values` is finite: one device sync in all."""
+    device = next(module.parameters()).device
+    flags = [torch.isfinite(p.detach()).all() for p in module.parameters()]
+    flags += [torch.isfinite(v.detach()).all().to(device) for v in values]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+class DivergenceGuard(pl.Callback):
+    """Stops the run (TrainingDiverged: step, losses, last good checkpoint) when a parameter or a freshly logged
+    loss is not finite, checked every `every_n_batches` batches and before every checkpoint is written. With
+    `rollbacks` > 0 it instead reloads the last good checkpoint's weights and optimiser states and goes on with
+    every learning rate times `lr_factor`, at most `rollbacks` times."""
+
+    def __init__(self, rollbacks: int = 0, lr_factor: float = 0.5, every_n_batches: int = 1, losses: str = "train/"):
+        super().__init__()
+        if int(rollbacks) < 0 or not 0.0 < float(lr_factor) < 1.0 or int(every_n_batches) < 1:
+            raise ConfigError(f"callbacks.divergence needs rollbacks >= 0, 0 < lr_factor < 1 and every_n_batches >= 1, "
+                              f"got rollbacks={rollbacks}, lr_factor={lr_factor}, every_n_batches={every_n_batches}")
+        self.rollbacks, self.lr_factor, self.losses = int(rollbacks), float(lr_factor), losses
+        self.every_n_batches = int(every_n_batches)  # each check reads one flag from the device (a sync)
+        self.rolled_back = 0
+        self._seen: dict[str, torch.Tensor] = {}  # logged values already checked (logging may skip batches)
+        self._batches = 0
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, gan, checkpoint: dict) -> None:
+        """Before any checkpoint reaches the disk: non-finite weights are never saved over the last good ones."""
+        if not all_finite(gan, []):
+            raise TrainingDiverged(self._message(trainer, nonfinite_parameter(gan), {}, self._last_good(trainer)))
+
+    def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
+        self._batches += 1
+        if self._batches % self.every_n_batches:
+            return
+        fresh = self._fresh(trainer)
+        if all_finite(gan, list(fresh.values())):
+            return
+        parameter = nonfinite_parameter(gan)
+        bad_losses = {k: float(v) for k, v in fresh.items() if not math.isfinite(float(v))}
+        checkpoint = self._last_good(trainer)
+        if checkpoint is not None and self.rolled_back < self.rollbacks:
+            self._roll_back(trainer, gan, checkpoint, parameter, bad_losses)
+            return
+        raise TrainingDiverged(self._message(trainer, parameter, bad_losses, checkpoint))
+
+    def _fresh(self, trainer: pl.Trainer) -> dict[str, torch.Tensor]:
+        """Scalars logged under `losses` since the last check (logging may skip batches)."""
+        fresh = {}
+        for name, value in trainer.callback_metrics.items():
+            if name.startswith(self.losses) and torch.is_tensor(value) and value.numel() == 1 \
+                    and value is not self._seen.get(name):
+                self._seen[name] = fresh[name] = value
+        return fresh
+
+    @staticmethod
+    def _last_good(trainer: pl.Trainer) -> Path | None:
+        callback = trainer.checkpoint_callback
+        if callback is None or callback.dirpath is None:
+            return None
+        path = Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"
+        return path if path.is_file() else None
+
+    def _message(self, trainer, parameter: str | None, bad_losses: dict, checkpoint: Path | None) -> str:
+        losses = {k: float(v) for k, v in trainer.callback_metrics.items()
+                  if k.startswith(self.losses) and "loss" in k and torch.is_tensor(v) and v.numel() == 1}
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(losses.items())) or "no loss logged yet"
+        what = f"non-finite parameter {parameter}" if parameter else f"non-finite {', '.join(sorted(bad_losses))}"
+        if checkpoint is None:
+            kept = "no checkpoint was written before it"
+        else:
+            kept = f"the last good checkpoint {checkpoint} (step {load_safely(checkpoint)['global_step']}) is kept"
+        return (f"training diverged at step {trainer.global_step}: {what} (last logged: {shown}); {kept}; "
+                "lower the learning rates (gan.optimizer_g.lr, gan.optimizer_d.lr) or set "
+                "callbacks.divergence.rollbacks=1")
+
+    def _roll_back(self, trainer, gan, path: Path, parameter: str | None, bad_losses: dict) -> None:
+        checkpoint = load_safely(path)
+        gan.load_state_dict(checkpoint["state_dict"])
+        for optimizer, state in zip(trainer.optimizers, checkpoint["optimizer_states"], strict=True):
+            optimizer.load_state_dict(state)
+            for group in optimizer.param_groups:
+                group["lr"] *= self.lr_factor
+        for config in trainer.lr_scheduler_configs:
+            config.scheduler.base_lrs = [lr * self.lr_factor for lr in config.scheduler.base_lrs]
+        self.rolled_back += 1
+        self._seen.update({k: v for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)})
+        log.warning("divergence at step %d (%s): rolled back to the weights of %s (step %d) with learning rates "
+                    "x%g (rollback %d of %d)", trainer.global_step, parameter or bad_losses, path,
+                    checkpoint["global_step"], self.lr_factor, self.rolled_back, self.rollbacks)
+
+    def state_dict(self) -> dict:
+        return {"rolled_back": self.rolled_back}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.rolled_back = int(state_dict.get("rolled_back", 0))
+
+
+class ModeCollapseWarning(pl.Callback):
+    """When the toy evaluation's `key` (modes covered) falls to `at_most` on data with more modes: a warning line,
+    `eval/mode_collapse` = 1 logged (0 while it does not hold) and, on W&B, a summary flag and an alert."""
+
+    def __init__(self, key: str = "eval/modes", at_most: int = 1, flag: str = "eval/mode_collapse"):
+        super().__init__()
+        self.key, self.at_most, self.flag = key, int(at_most), flag
+        self.collapsed = False
+        self._seen: torch.Tensor | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
+        self.check(trainer)
+
+    def on_fit_end(self, trainer: pl.Trainer, gan) -> None:  # after the final evaluation (on_train_end)
+        self.check(trainer)
+
+    def check(self, trainer: pl.Trainer) -> None:
+        value = trainer.callback_metrics.get(self.key)
+        modes = getattr(getattr(trainer.datamodule, "distribution", None), "modes", None)
+        if value is None or value is self._seen or modes is None or len(modes) <= self.at_most:
+            return
+        self._seen = value
+        collapsed = 0 < float(value) <= self.at_most  # 0: nothing is near a mode yet, not collapse
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics({self.flag: float(collapsed)}, step=trainer.global_step)
+        trainer.callback_metrics[self.flag] = torch.tensor(float(collapsed))
+        if collapsed and not self.collapsed and trainer.is_global_zero:
+            text = (f"mode collapse at step {trainer.global_step}: {self.key}={float(value):g} of {len(modes)} modes "
+                    "covered")
+            log.warning(text)
+            for logger in trainer.loggers:
+                if isinstance(logger, WandbLogger):
+                    logger.experiment.summary["mode_collapse"] = True
+                    logger.experiment.alert(title="mode collapse", text=text, level="WARN")
+        self.collapsed = collapsed

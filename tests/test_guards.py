@@ -1,0 +1,102 @@
+"""Guards on real runs: divergence stops the run and keeps the last good checkpoint (or rolls back to it), a
+collapsed generator is reported as a warning, and checkpoint and cache files are written and read safely."""
+
+import logging
+import pathlib
+import pickle
+
+import pytest
+import torch
+
+from gankit.checkpoint_io import load_safely, save_atomically
+from gankit.errors import TrainingDiverged
+from gankit.metrics.cache import load_or_compute
+from train import build_run, train
+
+# 2 batches an epoch (4 steps); after the first epoch the learning rates jump by 1e30 and training diverges.
+DIVERGES = ["model=mlp", "dataset=ring", "dataset.batch_size=16", "model.generator.hidden=[32,32]",
+            "model.discriminator.hidden=[32,32]", "dataset.datamodule.batches_per_epoch=2", "metrics=none",
+            "trainer.max_steps=12", "callbacks.checkpoint.every_n_train_steps=4", "~callbacks.samples.final"] + [
+    f"gan.scheduler_{p}={{_target_: torch.optim.lr_scheduler.MultiStepLR, _partial_: true, milestones: [1],"
+    " gamma: 1.0e30}" for p in "gd"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def all_finite(state_dict: dict) -> bool:
+    return all(torch.isfinite(v).all() for v in state_dict.values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("every", [1, 1000])  # 1000: only the check before each checkpoint save catches it
+def test_divergence_stops_the_run_naming_step_loss_and_the_kept_checkpoint(make_config, tmp_path, every):
+    with pytest.raises(TrainingDiverged) as error:
+        train(make_config(*DIVERGES, f"callbacks.divergence.every_n_batches={every}"))
+    message = str(error.value)
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    assert message.startswith("training diverged at step ") and "\n" not in message, message
+    assert "train/d_loss=" in message and "train/g_loss=" in message
+    assert f"the last good checkpoint {ckpt} (step 4) is kept" in message
+    assert 4 < int(message.split("step ")[1].split(":")[0]) <= 12
+    saved = load_safely(ckpt)
+    assert saved["global_step"] == 4 and all_finite(saved["state_dict"])  # never overwritten with NaN weights
+    assert not (tmp_path / "metrics.json").exists()
+    assert TrainingDiverged.exit_status == 3
+
+
+def test_rollback_returns_to_the_last_good_checkpoint_with_lower_learning_rates(make_config, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        metrics = train(make_config(*DIVERGES, "callbacks.divergence.rollbacks=1"))
+    assert metrics["step"] == 12
+    assert "rolled back to the weights of" in caplog.text and "(step 4)" in caplog.text
+    final = load_safely(tmp_path / "checkpoints" / "last.ckpt")
+    assert all_finite(final["state_dict"])
+    assert [s["param_groups"][0]["lr"] for s in final["optimizer_states"]] == [1e-4, 1e-4]  # 2e-4 x 0.5
+
+
+def test_a_generator_collapsed_to_one_mode_is_a_warning_not_an_error(make_config, tmp_path, caplog):
+    cfg = make_config("model=mlp", "dataset=ring", "dataset.batch_size=16", "trainer.max_steps=2", "logger=csv",
+                      "gan.optimizer_g.lr=1e-30", "gan.optimizer_d.lr=1e-30", "~callbacks.samples.final")
+    trainer, gan, datamodule = build_run(cfg)
+    last = gan.generator.net[-1]  # G(z) = (1, 0), the first mode of the ring, for every z
+    torch.nn.init.zeros_(last.weight)
+    last.bias.data = torch.tensor([1.0, 0.0])
+    with caplog.at_level(logging.WARNING):
+        trainer.fit(gan, datamodule=datamodule)
+    assert trainer.callback_metrics["eval/modes"] == 1
+    assert trainer.callback_metrics["eval/mode_collapse"] == 1
+    assert "mode collapse at step 2: eval/modes=1 of 8 modes covered" in caplog.text
+    assert "eval/mode_collapse" in (tmp_path / "csv" / "metrics.csv").read_text().splitlines()[0]
+
+
+class Touch:
+    """Unpickling this runs code: it creates `marker`."""
+
+    def __init__(self, marker: pathlib.Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (self.marker,)
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path):
+    path = tmp_path / "last.ckpt"
+    save_atomically({"global_step": 1}, path)
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+        save_atomically({"global_step": 2, "broken": lambda: None}, path)  # pickling fails mid-save
+    assert load_safely(path) == {"global_step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_a_cache_file_with_pickled_code_is_recomputed_not_run(tmp_path):
+    path = tmp_path / "cache.pt"
+    torch.save({"payload": Touch(tmp_path / "pwned")}, path)
+    value, cached = load_or_compute(path, lambda: {"features": torch.ones(2)})
+    assert not cached and torch.equal(value["features"], torch.ones(2))
+    assert not (tmp_path / "pwned").exists()
+    assert load_or_compute(path, lambda: {})[1]  # the recomputed file is read back
