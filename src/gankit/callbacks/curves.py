@@ -49,7 +49,7 @@ class TrainingCurves(pl.Callback):
         self._seen: dict[str, torch.Tensor] = {}  # key -> the tensor recorded last
         self._schedule = EveryNSteps(0)
 
-    def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
+    def on_train_start(self, trainer: pl.Trainer, gan) -> None:  # a resumed run's step is restored by now
         self._schedule = EveryNSteps(self.every_n_steps or 0)
         self._schedule.start(trainer.global_step)
 
