@@ -52,3 +52,15 @@ def compose_config(output_dir: Path, *overrides: str):
 @pytest.fixture
 def make_config(tmp_path):
     return lambda *overrides: compose_config(tmp_path, *overrides)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a test module: tiny networks and Inception run faster with one thread than with two that
+    wait on each other on a shared 2-core CPU. Use with `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

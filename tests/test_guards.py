@@ -21,12 +21,7 @@ DIVERGES = ["model=mlp", "dataset=ring", "dataset.batch_size=16", "model.generat
     " gamma: 1.0e30}" for p in "gd"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def all_finite(state_dict: dict) -> bool:

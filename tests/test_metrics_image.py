@@ -15,13 +15,7 @@ from train import build_run
 N = 8  # images a set: Inception at 299x299 embeds 1-3 images/s on a busy 2-core CPU
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """On a shared 2-core machine one thread runs Inception ~3x faster than two that wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 class Uint8Images(Dataset):

@@ -35,13 +35,7 @@ class StopAt(pl.Callback):
             os.kill(os.getpid(), signal.SIGTERM)  # Lightning's handler notes it; the batch ends, then the save
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks: one thread is faster than several, and fair on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 @pytest.fixture(scope="module")
