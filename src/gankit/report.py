@@ -214,7 +214,7 @@ def plot_history(rows: list[Row], metric: str, path: Path) -> None:
 
 
 def log_wandb_table(rows: list[Row], metrics: list[str], images: list[Path], *, project: str, group: str | None,
-                    save_dir: Path, mode: str) -> Path:
+                    save_dir: Path, mode: str) -> None:
     """The aggregate table (and plots) as a W&B run of its own, job_type `aggregate`, in the sweep's group."""
     import wandb
 
@@ -229,4 +229,3 @@ def log_wandb_table(rows: list[Row], metrics: list[str], images: list[Path], *, 
     # wandb-core service (WANDB_SERVICE inherited from a parent process) resolves a relative dir in its own cwd
     run.log({"results": table, **{f"pictures/{p.stem}": wandb.Image(str(p)) for p in images if p.is_file()}})
     run.finish()
-    return Path(run.dir).parent
