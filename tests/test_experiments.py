@@ -28,7 +28,7 @@ def test_goodfellow_1d_is_figure_1(make_config):
 def test_cifar10_improved_gan_takes_the_papers_settings(make_config):
     cfg = make_config("experiment=cifar10_improved_gan")
     assert cfg.model.discriminator.head.kernels == 100 and cfg.model.discriminator.head.kernel_dim == 5
-    assert cfg.loss.discriminator.real_target == 0.9
+    assert cfg.trick.label_smoothing.alpha == 0.9
     assert "virtual_batch_norm" in cfg.trick
     assert (cfg.gan.optimizer_g.lr, cfg.gan.optimizer_d.lr, cfg.dataset.batch_size) == (3e-4, 3e-4, 100)
 

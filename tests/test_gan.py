@@ -94,7 +94,7 @@ def test_discriminator_features_feed_techniques(monkeypatch):
             super().__init__()
             self.shapes = []
 
-        def generator_loss(self, step):
+        def generator_term(self, step):
             logits, features = step.real_outputs()
             self.shapes.append((tuple(features.shape), step.fake_features.requires_grad))
             return None

@@ -10,8 +10,8 @@ from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
-from gankit.step import PlayerStep
 from gankit.tricks.feature_matching import FeatureMatching, absolute_error, squared_error
+from tests.players import gan_of, generator_step
 from train import build_run
 
 
@@ -23,9 +23,7 @@ def players(family):
 
 def g_step(technique, generator, discriminator, real, fake):
     """The G update's view, with D frozen as the loop's toggle_optimizer leaves it."""
-    discriminator.requires_grad_(False)
-    logits, features = discriminator(fake)
-    return technique.generator_loss(PlayerStep(real, fake, logits, features, discriminator, generator))
+    return technique.generator_term(generator_step(gan_of(generator, discriminator), real, fake))
 
 
 @pytest.mark.parametrize("distance", [squared_error, absolute_error])
@@ -47,7 +45,7 @@ def test_its_gradient_reaches_the_generator_and_not_the_discriminator(family):
     loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.parameters() if p.dim() > 1)
     assert all(p.grad is None for p in discriminator.parameters())
-    assert FeatureMatching().discriminator_loss(None) is None  # D's objective is untouched
+    assert FeatureMatching().discriminator_term(None) is None  # D's objective is untouched
 
 
 def test_in_the_loop_the_generator_update_touches_only_the_generator():

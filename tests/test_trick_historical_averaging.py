@@ -1,5 +1,7 @@
 """Historical averaging: 0 at the first step, grows away from the history, running means checkpointed."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -11,13 +13,14 @@ from train import build_run
 
 
 def step_of(generator, discriminator):
-    return PlayerStep(None, None, None, None, discriminator, generator)
+    gan = SimpleNamespace(generator=generator, discriminator=discriminator)
+    return PlayerStep(gan=gan, real=None, fake=None, fake_logits=None, fake_features=None)
 
 
 def test_zero_at_the_first_step_with_zero_gradient():
     g, d = nn.Linear(3, 2), nn.Linear(2, 1)
     technique = HistoricalAveraging(weight=0.5)
-    for penalty in (technique.generator_loss(step_of(g, d)), technique.discriminator_loss(step_of(g, d))):
+    for penalty in (technique.generator_term(step_of(g, d)), technique.discriminator_term(step_of(g, d))):
         assert penalty.item() == 0.0
         penalty.backward()
     assert all(p.grad.abs().sum() == 0 for p in [*g.parameters(), *d.parameters()])
@@ -26,13 +29,13 @@ def test_zero_at_the_first_step_with_zero_gradient():
 def test_it_grows_as_parameters_move_away_from_their_history():
     g = nn.Linear(3, 2)
     technique = HistoricalAveraging(weight=0.5, players=["generator"])
-    technique.generator_loss(step_of(g, None))  # the history starts at theta_0
+    technique.generator_term(step_of(g, None))  # the history starts at theta_0
     penalties = []
     for _ in range(3):
         with torch.no_grad():
             for p in g.parameters():
                 p.add_(0.1)
-        penalties.append(technique.generator_loss(step_of(g, None)).item())
+        penalties.append(technique.generator_term(step_of(g, None)).item())
     n = sum(p.numel() for p in g.parameters())
     assert penalties == pytest.approx([0.5 * n * 0.1**2, 0.5 * n * 0.2**2, 0.5 * n * 0.3**2], rel=1e-4)
 
@@ -40,7 +43,7 @@ def test_it_grows_as_parameters_move_away_from_their_history():
 def test_the_history_is_the_mean_of_all_past_parameters():
     g = nn.Linear(3, 2)
     technique = HistoricalAveraging(weight=1.0, players=["generator"])
-    technique.generator_loss(step_of(g, None))
+    technique.generator_term(step_of(g, None))
     seen = [g.weight.detach().clone()]
     for _ in range(4):
         with torch.no_grad():
@@ -52,12 +55,12 @@ def test_the_history_is_the_mean_of_all_past_parameters():
     assert history.count.item() == 5
     assert torch.allclose(history.weight, torch.stack(seen).mean(0), atol=1e-6)
     expected = ((g.weight - history.weight) ** 2).sum() + ((g.bias - history.bias) ** 2).sum()
-    assert technique.generator_loss(step_of(g, None)).item() == pytest.approx(expected.item())
+    assert technique.generator_term(step_of(g, None)).item() == pytest.approx(expected.item())
 
 
 def test_players_are_chosen_by_config():
     technique = HistoricalAveraging(players=["discriminator"])
-    assert technique.generator_loss(step_of(nn.Linear(1, 1), None)) is None
+    assert technique.generator_term(step_of(nn.Linear(1, 1), None)) is None
     with pytest.raises(ConfigError, match="players among generator, discriminator, got .*players=\\['critic'\\]"):
         HistoricalAveraging(players=["critic"])
 
@@ -65,7 +68,7 @@ def test_players_are_chosen_by_config():
 def test_the_running_means_load_into_a_fresh_technique():
     g = nn.Sequential(nn.Linear(3, 2))
     old = HistoricalAveraging(players=["generator"])
-    old.generator_loss(step_of(g, None))
+    old.generator_term(step_of(g, None))
     old.after_step("generator", nn.Sequential(nn.Linear(3, 2)))
     new = HistoricalAveraging(players=["generator"])
     new.load_state_dict(old.state_dict())  # strict: the means are created from the checkpoint

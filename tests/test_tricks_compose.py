@@ -50,7 +50,7 @@ def test_the_preset_selects_all_five(make_config):
     _, gan, _ = build_run(cfg)
     assert set(gan.tricks) == {"feature_matching", "label_smoothing", "virtual_batch_norm", "historical_averaging"}
     assert "MinibatchDiscrimination" in type(gan.discriminator.head).__name__
-    assert cfg.loss.discriminator.real_target == 0.9
+    assert cfg.trick.label_smoothing.alpha == 0.9
     assert "VirtualBatchNorm" in cfg.model.generator.norm._target_
 
 

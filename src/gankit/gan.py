@@ -36,6 +36,14 @@ def _compile_options(compile: bool | Mapping) -> dict | None:
     raise ConfigError(f"compile must be true, false or a mapping of torch.compile arguments, got {compile!r}")
 
 
+def _check_one_replacement(tricks: nn.ModuleDict) -> None:
+    """At most one technique may replace the generator's adversarial loss."""
+    replacing = [name for name, t in tricks.items() if t.replaces_generator_loss]
+    if len(replacing) > 1:
+        raise ConfigError(f"trick={' and trick='.join(replacing)} each replace the generator's loss; "
+                          "choose one of them")
+
+
 class GAN(pl.LightningModule):
     """Trains `generator` against `discriminator` with `loss` and optional techniques.
 
@@ -63,10 +71,13 @@ class GAN(pl.LightningModule):
         if int(d_steps) < 1 or int(g_steps) < 1:
             raise ConfigError(f"gan.d_steps and gan.g_steps must be >= 1, got {d_steps}, {g_steps}")
         self.automatic_optimization = False
+        self.tricks = tricks if tricks is not None else nn.ModuleDict()
+        _check_one_replacement(self.tricks)
+        for technique in sorted(self.tricks.values(), key=lambda t: t.build_order):
+            generator, discriminator = technique.build(generator, discriminator)
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
-        self.tricks = tricks if tricks is not None else nn.ModuleDict()
         self.latent_dim: int = generator.latent_dim
         self.d_steps, self.g_steps = int(d_steps), int(g_steps)
         self._factories = (optimizer_g, optimizer_d, scheduler_g, scheduler_d)
@@ -80,16 +91,64 @@ class GAN(pl.LightningModule):
         """z ~ N(0, I): [n, latent_dim] on the module's device."""
         return torch.randn(n, self.latent_dim, device=self.device)
 
+    @property
+    def generator_for_evaluation(self) -> nn.Module:
+        """The network that samples, figures, metrics and pictures use: G, or a technique's (e.g. an EMA of G)."""
+        chosen = [g for g in (t.evaluation_generator() for t in self.tricks.values()) if g is not None]
+        return chosen[0] if chosen else self.generator
+
+    @property
+    def evaluated_generator_name(self) -> str:
+        """'generator', or the name of the technique whose generator is evaluated."""
+        names = [n for n, t in self.tricks.items() if t.evaluation_generator() is not None]
+        return names[0] if names else "generator"
+
     @torch.no_grad()
     def sample(self, n: int, noise: Tensor | None = None) -> Tensor:
-        """n generated samples [n, *data_shape] from G in eval mode."""
+        """n generated samples [n, *data_shape] from the generator for evaluation, in eval mode."""
         z = self.noise(n) if noise is None else noise.to(self.device)
-        was_training = self.generator.training
-        self.generator.eval()
+        generator = self.generator_for_evaluation
+        was_training = generator.training
+        generator.eval()
         try:
-            return self.generator(z)
+            return generator(z)
         finally:
-            self.generator.train(was_training)
+            generator.train(was_training)
+
+    # --- the one path to D ----------------------------------------------------------------
+
+    def discriminate(self, x: Tensor, parameters: Mapping[str, Tensor] | None = None,
+                     keep_state: bool = False) -> tuple[Tensor, Tensor]:
+        """D's (logits [P], features [P, F]) on x [B, *data_shape] after every technique's input transform
+        (P = B unless D scores groups). `parameters`: D's parameters to use instead of its own (by name, as
+        torch.func.functional_call takes them); `keep_state`: D's buffers (BatchNorm statistics, power
+        iterations) are left as they were."""
+        for technique in self.tricks.values():
+            x = technique.discriminator_input(x)
+        if parameters is None and not keep_state:
+            return self.discriminator(x)
+        tensors = dict(parameters) if parameters is not None else dict(self.discriminator.named_parameters())
+        buffers = self.discriminator.named_buffers()
+        tensors.update({n: b.clone() if keep_state else b for n, b in buffers})
+        return torch.func.functional_call(self.discriminator, tensors, (x,))
+
+    @property
+    def scores_points(self) -> bool:
+        """Whether D(x) of a single point exists (a packed D scores groups of samples)."""
+        return all(t.scores_points for t in self.tricks.values())
+
+    @torch.no_grad()
+    def discriminator_probability(self, x: Tensor) -> Tensor:
+        """sigmoid(D(x)) [N] in eval mode, on the CPU; refused when D scores groups, not points."""
+        if not self.scores_points:
+            raise ValueError("D scores groups of samples here, so it has no per-point D(x)")
+        was_training = self.discriminator.training
+        self.discriminator.eval()
+        try:
+            logits, _ = self.discriminate(x.to(self.device))
+            return torch.sigmoid(logits).flatten().cpu()
+        finally:
+            self.discriminator.train(was_training)
 
     # --- Lightning hooks ----------------------------------------------------------------
 
@@ -147,14 +206,12 @@ class GAN(pl.LightningModule):
 
     def _discriminator_update(self, real: Tensor, fake: Tensor, opt) -> None:
         self.toggle_optimizer(opt)
-        real_logits, real_features = self.discriminator(real)  # [B], [B, F]
-        fake_logits, fake_features = self.discriminator(fake)
-        step = PlayerStep(real, fake, fake_logits, fake_features, self.discriminator,
-                          self.generator, real_logits, real_features)
+        real_logits, real_features = self.discriminate(real)  # [P], [P, F]
+        fake_logits, fake_features = self.discriminate(fake)
+        step = PlayerStep(gan=self, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features,
+                          real_logits=real_logits, real_features=real_features)
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
-        if self.loss.penalty is not None:
-            loss = loss + self.loss.penalty(self.discriminator, real, fake)
-        loss = loss + sum(self._extra_terms("discriminator_loss", step), loss.new_zeros(()))
+        loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "discriminator", self.discriminator)
         if not self._log_now:
             return
@@ -167,12 +224,11 @@ class GAN(pl.LightningModule):
 
     def _generator_update(self, real: Tensor, fake: Tensor, opt) -> None:
         self.toggle_optimizer(opt)
-        fake_logits, fake_features = self.discriminator(fake)  # D is frozen: no grads for it
-        step = PlayerStep(real, fake, fake_logits, fake_features, self.discriminator,
-                          self.generator)
+        fake_logits, fake_features = self.discriminate(fake)  # D is frozen: no grads for it
+        step = PlayerStep(gan=self, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features)
         replaced = any(t.replaces_generator_loss for t in self.tricks.values())
         loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
-        loss = loss + sum(self._extra_terms("generator_loss", step), loss.new_zeros(()))
+        loss = loss + sum(self._extra_terms("generator_term", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "generator", self.generator)
         if not self._log_now:
             return
@@ -185,7 +241,7 @@ class GAN(pl.LightningModule):
         return grad_norm / scaler.get_scale() if scaler is not None and scaler.is_enabled() else grad_norm
 
     def _extra_terms(self, hook: str, step: PlayerStep) -> list[Tensor]:
-        """The techniques' additional loss terms for one player (hook: 'generator_loss' or 'discriminator_loss')."""
+        """The techniques' additional loss terms for one player (hook: 'generator_term' or 'discriminator_term')."""
         terms = (getattr(trick, hook)(step) for trick in self.tricks.values())
         return [term for term in terms if term is not None]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -56,31 +55,10 @@ def critic_generator(fake_logits: Tensor) -> Tensor:
     return -fake_logits.mean()
 
 
-class GradientPenalty(nn.Module):
-    """WGAN-GP penalty weight * E (||grad_x D(x_hat)||_2 - 1)^2 (Gulrajani et al. 2017, Eq. 3)."""
-
-    def __init__(self, weight: float = 10.0):
-        super().__init__()
-        self.weight = weight
-
-    def forward(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
-        mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)  # [B, *data]
-        logits, _ = discriminator(mixed)
-        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
-        return self.weight * ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
-
-
 class GANLoss(nn.Module):
-    """A pair of loss functions (D, G) and an optional D regulariser such as a gradient penalty."""
+    """A pair of loss functions (D, G); penalties such as WGAN-GP's are techniques (gankit.tricks)."""
 
-    def __init__(
-        self,
-        discriminator: Callable[[Tensor, Tensor], Tensor],
-        generator: Callable[[Tensor], Tensor],
-        penalty: nn.Module | None = None,
-    ):
+    def __init__(self, discriminator: Callable[[Tensor, Tensor], Tensor], generator: Callable[[Tensor], Tensor]):
         super().__init__()
         self.discriminator_loss = discriminator
         self.generator_loss = generator
-        self.penalty = penalty

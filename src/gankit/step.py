@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
+if TYPE_CHECKING:
+    from gankit.gan import GAN
 
-@dataclass
+
+@dataclass(kw_only=True)
 class PlayerStep:
     """Tensors of one D or G update; D's outputs on real data are computed on first use."""
 
+    gan: GAN  # gan.discriminate(x) scores a batch as the update does (the techniques' input transforms)
     real: Tensor  # [B, *data_shape]
     fake: Tensor  # [B, *data_shape]; detached in a D update
-    fake_logits: Tensor  # [B]
-    fake_features: Tensor  # [B, F]
-    discriminator: nn.Module
-    generator: nn.Module
-    real_logits: Tensor | None = None  # [B]
-    real_features: Tensor | None = None  # [B, F]
+    fake_logits: Tensor  # [P]: P = B, or B / m when D scores packs of m samples
+    fake_features: Tensor  # [P, F]
+    real_logits: Tensor | None = None  # [P]
+    real_features: Tensor | None = None  # [P, F]
+
+    @property
+    def discriminator(self) -> nn.Module:
+        return self.gan.discriminator
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.gan.generator
 
     def real_outputs(self) -> tuple[Tensor, Tensor]:
-        """(logits, features) of D on the real batch; in a G update they carry no gradient."""
+        """(logits, features) of D on the real batch; in a G update they carry no gradient and leave D's
+        state (BatchNorm running statistics) as it was."""
         if self.real_logits is None:
             with torch.no_grad():
-                self.real_logits, self.real_features = self.discriminator(self.real)
+                self.real_logits, self.real_features = self.gan.discriminate(self.real, keep_state=True)
         return self.real_logits, self.real_features

@@ -18,18 +18,6 @@ from torch import Tensor  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
 
-def _discriminator_probability(gan, x: Tensor) -> Tensor:
-    """sigmoid(D(x)) [N] computed in eval mode without gradients."""
-    was_training = gan.discriminator.training
-    gan.discriminator.eval()
-    try:
-        with torch.no_grad():
-            logits, _ = gan.discriminator(x.to(gan.device))
-        return torch.sigmoid(logits).cpu()
-    finally:
-        gan.discriminator.train(was_training)
-
-
 def save_grid(images: Tensor, path: Path, nrow: int, value_range: Sequence[float] | None = (-1, 1)) -> None:
     """Images [N, C, H, W] tiled `nrow` to a row; value_range maps to black..white (None: each image's
     own min..max)."""
@@ -72,6 +60,12 @@ class _Extent:
         return self.lo - margin, self.hi + margin
 
 
+def _no_surface(ax) -> None:
+    """Says on the axes why D(x) is not drawn: this D scores groups of samples (e.g. PacGAN's packs)."""
+    ax.text(0.01, 0.97, "D(x) not drawn: this D scores packs of samples, not single points",
+            transform=ax.transAxes, fontsize=7, va="top")
+
+
 def _outside(ax, fake: Tensor, lo: Tensor, hi: Tensor) -> None:
     """Notes on the axes how many generated points [M, D] fall outside the limits, if any."""
     count = int((~((fake >= lo) & (fake <= hi)).all(1)).sum())
@@ -93,11 +87,14 @@ class Scatter2D:
         xs = torch.linspace(float(lo[0]), float(hi[0]), self.resolution)
         ys = torch.linspace(float(lo[1]), float(hi[1]), self.resolution)
         gx, gy = torch.meshgrid(xs, ys, indexing="xy")
-        prob = _discriminator_probability(gan, torch.stack([gx.flatten(), gy.flatten()], 1))
         fig, ax = plt.subplots(figsize=(5, 5))
-        surface = ax.contourf(gx, gy, prob.view_as(gx), levels=torch.linspace(0, 1, 21).tolist(),
-                              cmap="coolwarm", vmin=0, vmax=1, alpha=0.35)
-        fig.colorbar(surface, ax=ax, fraction=0.046, label="D(x)", ticks=[0, 0.25, 0.5, 0.75, 1])
+        if gan.scores_points:
+            prob = gan.discriminator_probability(torch.stack([gx.flatten(), gy.flatten()], 1))
+            surface = ax.contourf(gx, gy, prob.view_as(gx), levels=torch.linspace(0, 1, 21).tolist(),
+                                  cmap="coolwarm", vmin=0, vmax=1, alpha=0.35)
+            fig.colorbar(surface, ax=ax, fraction=0.046, label="D(x)", ticks=[0, 0.25, 0.5, 0.75, 1])
+        else:
+            _no_surface(ax)
         ax.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.5, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=3, c="tab:orange", alpha=0.6, label="generated")
         ax.set_xlim(float(lo[0]), float(hi[0]))
@@ -133,7 +130,7 @@ class Density1D:
         fake, real = fake.float().cpu().reshape(-1, 1), real.float().cpu().reshape(-1, 1)
         lo, hi = self.extent(real, fake, 0.5 * float(real.std()))
         xs = torch.linspace(float(lo[0]), float(hi[0]), self.resolution)
-        prob = _discriminator_probability(gan, xs.unsqueeze(1))
+        prob = gan.discriminator_probability(xs.unsqueeze(1)) if gan.scores_points else None
         p_data, p_g = kernel_density(real.flatten(), xs), kernel_density(fake.flatten(), xs)
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot(xs, p_data, color="black", linestyle=":", linewidth=2, label="p_data")
@@ -143,8 +140,11 @@ class Density1D:
         ax.set_xlim(float(xs[0]), float(xs[-1]))
         ax.set_ylabel("density")
         twin = ax.twinx()
-        twin.plot(xs, prob, color="tab:blue", linestyle="--", linewidth=1.5, label="D(x)")
-        twin.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+        if prob is not None:
+            twin.plot(xs, prob, color="tab:blue", linestyle="--", linewidth=1.5, label="D(x)")
+            twin.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+        else:
+            _no_surface(ax)
         twin.set_ylim(0, 1)
         twin.set_ylabel("D(x)")
         lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]

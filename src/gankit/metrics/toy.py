@@ -124,17 +124,20 @@ class ToyEvaluator(nn.Module):
         if self.density is None:
             return
         self.density.update(fake)
+        if not gan.scores_points:  # a packed D has no per-point D(x); d_real/d_fake stay unreported
+            return
         real = self.distribution.sample(len(fake)).to(fake.device)  # [B, 1]
-        self.d_real.update(_probability(gan.discriminator, real))
-        self.d_fake.update(_probability(gan.discriminator, fake))
+        self.d_real.update(gan.discriminator_probability(real))
+        self.d_fake.update(gan.discriminator_probability(fake))
 
     def compute(self) -> dict[str, float]:
         values = self.modes.compute()
         with self.modes.sync_context():  # under DDP: the total over processes, each sample counted once
             self.samples_counted = int(self.modes.total)
         if self.density is not None:
-            values = {**values, **self.density.compute(), "d_real": self.d_real.compute(),
-                      "d_fake": self.d_fake.compute()}
+            values = {**values, **self.density.compute()}
+            if self.d_real.update_count:  # (D scored points)
+                values.update(d_real=self.d_real.compute(), d_fake=self.d_fake.compute())
         return {k: float(v) for k, v in values.items()}
 
     def protocol(self) -> dict:
@@ -151,12 +154,3 @@ class ToyEvaluator(nn.Module):
                                      "plus two tail bins; d_real/d_fake: mean sigmoid(D(x)) in eval mode")
         return record
 
-
-def _probability(discriminator: nn.Module, x: Tensor) -> Tensor:
-    """sigmoid(D(x)) [N] with D in eval mode."""
-    was_training = discriminator.training
-    discriminator.eval()
-    try:
-        return torch.sigmoid(discriminator(x)[0]).flatten()
-    finally:
-        discriminator.train(was_training)

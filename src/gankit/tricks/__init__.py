@@ -1,7 +1,13 @@
-"""Training techniques (Salimans et al. 2016 and others) that plug into the GAN loop.
+"""Training techniques that plug into the GAN loop ("trick" is the config group, `Technique` the class).
 
-A technique is an nn.Module subclass of `Technique`: state lives in its buffers, so it is
-checkpointed; the loop calls the hooks below and never names a technique.
+A technique is an nn.Module subclass of `Technique`: its state lives in buffers or submodules, so it is
+checkpointed and synchronised; the loop calls the hooks below and never names a technique. The kinds:
+
+- build: change G and D once, when the GAN is built (before optimisers, checkpoints and DDP);
+- discriminator_input: transform every batch D sees, real and generated, in every caller of D;
+- discriminator_term / generator_term: an extra loss term for one player's update;
+- evaluation_generator: the network that sampling, figures and metrics use instead of G;
+- after_step: react to a player's optimizer step (running means, EMA).
 """
 
 from __future__ import annotations
@@ -16,17 +22,31 @@ if TYPE_CHECKING:
 
 
 class Technique(nn.Module):
-    """Base class: every hook is optional; a loss hook returns an extra term or None."""
+    """Base class: every hook is optional; a term hook returns an extra loss term or None."""
 
-    replaces_generator_loss: bool = False  # True: G minimises only the technique's terms
+    replaces_generator_loss: bool = False  # True: G minimises only the techniques' terms
+    scores_points: bool = True  # False: D scores groups of samples, so a per-point D(x) does not exist
+    build_order: int = 1  # build hooks run in this order: 0 reshapes networks, 1 reparametrises, 2 copies them
+
+    def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
+        """(G, D) to train, called once in GAN.__init__; may change them in place or wrap them."""
+        return generator, discriminator
 
     def setup(self, gan: GAN) -> None:
         """Called once when fitting starts (check compatibility, register hooks, take snapshots)."""
 
-    def discriminator_loss(self, step: PlayerStep) -> Tensor | None:
+    def discriminator_input(self, x: Tensor) -> Tensor:
+        """What D sees for a batch x [B, *data_shape] (every call of D goes through GAN.discriminate)."""
+        return x
+
+    def discriminator_term(self, step: PlayerStep) -> Tensor | None:
         return None
 
-    def generator_loss(self, step: PlayerStep) -> Tensor | None:
+    def generator_term(self, step: PlayerStep) -> Tensor | None:
+        return None
+
+    def evaluation_generator(self) -> nn.Module | None:
+        """A network to sample from for figures, metrics and pictures instead of G (None: G)."""
         return None
 
     def after_step(self, player: str, network: nn.Module) -> None:

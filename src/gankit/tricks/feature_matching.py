@@ -56,24 +56,24 @@ class FeatureMatching(Technique):
                 f"choose one of: {', '.join(names)}"
             )
 
-    def generator_loss(self, step: PlayerStep) -> Tensor:
+    def generator_term(self, step: PlayerStep) -> Tensor:
         if self.layer is None:
             fake = step.fake_features  # [B, F], carries G's gradient through the frozen D
             real = step.real_outputs()[1]  # [B, F], no gradient
         else:
-            fake = self._layer_output(step.discriminator, step.fake)
+            fake = self._layer_output(step.gan, step.fake)
             with torch.no_grad():
-                real = self._layer_output(step.discriminator, step.real)
+                real = self._layer_output(step.gan, step.real)
         return self.weight * self.distance(real.mean(0), fake.mean(0))
 
-    def _layer_output(self, discriminator: nn.Module, x: Tensor) -> Tensor:
-        """Output of D's submodule `layer` on x, flattened to [B, F]."""
+    def _layer_output(self, gan: GAN, x: Tensor) -> Tensor:
+        """Output of D's submodule `layer` on x, flattened to [P, F]; D's state (BatchNorm statistics) is kept."""
         seen: list[Tensor] = []
-        handle = discriminator.get_submodule(self.layer).register_forward_hook(
+        handle = gan.discriminator.get_submodule(self.layer).register_forward_hook(
             lambda module, args, output: seen.append(output)
         )
         try:
-            discriminator(x)
+            gan.discriminate(x, keep_state=True)
         finally:
             handle.remove()
         return seen[-1].flatten(1)

@@ -71,10 +71,10 @@ class HistoricalAveraging(Technique):
         self.weight = float(weight)
         self.history = nn.ModuleDict({player: RunningMean() for player in players})
 
-    def discriminator_loss(self, step) -> Tensor | None:
+    def discriminator_term(self, step) -> Tensor | None:
         return self._penalty("discriminator", step.discriminator)
 
-    def generator_loss(self, step) -> Tensor | None:
+    def generator_term(self, step) -> Tensor | None:
         return self._penalty("generator", step.generator)
 
     def after_step(self, player: str, network: nn.Module) -> None:

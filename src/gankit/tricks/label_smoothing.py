@@ -2,8 +2,8 @@
 
 With real target alpha the D loss -alpha log D(x) - (1 - alpha) log(1 - D(x)) is minimised at
 D(x) = alpha; smoothing the fake targets too would be two-sided, which the paper advises against.
-The yaml sets the loss's `real_target` to alpha (so the logged config shows it); this technique
-checks that the loss has such a target and binds it when the GAN was built by hand.
+alpha lives in this technique only: it checks, when built, that the loss has such a target, and binds
+the target to alpha when fitting starts.
 """
 
 from __future__ import annotations
