@@ -123,7 +123,7 @@ class GAN(pl.LightningModule):
         (P = B unless D scores groups). `parameters`: D's parameters to use instead of its own (by name, as
         torch.func.functional_call takes them); `keep_state`: D's buffers (BatchNorm statistics, power
         iterations) are left as they were."""
-        for technique in self.tricks.values():
+        for technique in sorted(self.tricks.values(), key=lambda t: t.input_order):
             x = technique.discriminator_input(x)
         if parameters is None and not keep_state:
             return self.discriminator(x)

@@ -27,6 +27,7 @@ class Technique(nn.Module):
     replaces_generator_loss: bool = False  # True: G minimises only the techniques' terms
     scores_points: bool = True  # False: D scores groups of samples, so a per-point D(x) does not exist
     build_order: int = 1  # build hooks run in this order: 0 reshapes networks, 1 reparametrises, 2 copies them
+    input_order: int = 1  # input transforms run in this order: 1 per sample (augmentations), 2 groups samples
 
     def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
         """(G, D) to train, called once in GAN.__init__; may change them in place or wrap them."""

@@ -67,7 +67,7 @@ class ReferenceBatch(Technique):
         if int(size) < 1:
             raise ConfigError(f"trick.virtual_batch_norm.size must be >= 1, got {size}")
         self.register_buffer("noise", torch.randn(int(size), int(latent_dim)))  # [N, latent_dim], drawn once
-        self._layers: list[VirtualBatchNorm] = []
+        self._layers: dict[int, list[VirtualBatchNorm]] = {}  # id(generator) -> its VBN layers
         self._handles: list = []
         self._in_reference_pass = False
 
@@ -77,8 +77,9 @@ class ReferenceBatch(Technique):
                 f"trick.virtual_batch_norm.latent_dim={self.noise.shape[1]} differs from the generator's "
                 f"latent_dim={gan.latent_dim}"
             )
-        self._layers = [m for m in gan.generator.modules() if isinstance(m, VirtualBatchNorm)]
-        if not self._layers:
+        networks = {id(g): g for g in (gan.generator, gan.generator_for_evaluation)}.values()  # G, its EMA
+        self._layers = {id(g): [m for m in g.modules() if isinstance(m, VirtualBatchNorm)] for g in networks}
+        if not self._layers[id(gan.generator)]:
             raise ConfigError(
                 "trick=virtual_batch_norm found no VirtualBatchNorm layer in the generator; "
                 "model.generator.norm was overridden or the generator takes no norm"
@@ -87,27 +88,26 @@ class ReferenceBatch(Technique):
             torch.distributed.broadcast(self.noise, src=0)  # under DDP every process uses rank 0's reference batch
         for handle in self._handles:  # setup again (a second fit): hook once
             handle.remove()
-        self._handles = [
-            gan.generator.register_forward_pre_hook(self._reference_pass),
-            gan.generator.register_forward_hook(self._forget),
-        ]
+        self._handles = [h for g in networks for h in (g.register_forward_pre_hook(self._reference_pass),
+                                                         g.register_forward_hook(self._forget))]
 
     def _reference_pass(self, generator: nn.Module, args) -> None:
         """Before G(z): G(reference noise) with the current weights, recording each layer's statistics."""
         if self._in_reference_pass:
             return
         self._in_reference_pass = True
+        layers = self._layers[id(generator)]
         try:
-            for layer in self._layers:
+            for layer in layers:
                 layer.recording = True
             generator(self.noise)
         finally:
-            for layer in self._layers:
+            for layer in layers:
                 layer.recording = False
             self._in_reference_pass = False
 
     def _forget(self, generator: nn.Module, args, output) -> None:
         """After G(z): drop the reference statistics so no graph outlives the step."""
         if not self._in_reference_pass:
-            for layer in self._layers:
+            for layer in self._layers[id(generator)]:
                 layer.reference = None

@@ -1,0 +1,61 @@
+"""An exponential moving average of G's weights (Yazici et al. 2019; Karras et al. 2018) for sampling and evaluation.
+
+After each G step: theta_ema <- beta theta_ema + (1 - beta) theta, with beta = decay, or during warm-up
+beta = min(decay, (1 + n) / (10 + n)) after n G steps (the TensorFlow ExponentialMovingAverage rule), so
+early averages are not dominated by the random initialisation. Buffers (BatchNorm statistics) are copied.
+The average is a submodule, so it is checkpointed, resumed exactly and moved with the GAN; samples,
+figures, metrics and the final pictures use it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from gankit.errors import ConfigError
+from gankit.tricks import Technique
+
+
+class EMAGenerator(Technique):
+    """Keeps `average`, an EMA copy of G (decay 0.999), and offers it as the generator for evaluation."""
+
+    build_order = 2  # copy G after every other build hook changed it
+
+    def __init__(self, decay: float = 0.999, warmup: bool = True):
+        super().__init__()
+        if not 0.0 < float(decay) < 1.0:
+            raise ConfigError(f"the EMA decay must be in (0, 1), got {decay}")
+        self.decay, self.warmup = float(decay), bool(warmup)
+        self.average: nn.Module | None = None
+        self.updates = 0  # G steps averaged so far (extra state: checkpointed)
+
+    def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
+        self.average = copy.deepcopy(generator).requires_grad_(False)
+        return generator, discriminator
+
+    def evaluation_generator(self) -> nn.Module | None:
+        return self.average
+
+    def beta(self) -> float:
+        """The weight of the old average at the next update."""
+        n = self.updates
+        return min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
+
+    @torch.no_grad()
+    def after_step(self, player: str, network: nn.Module) -> None:
+        if player != "generator":
+            return
+        beta = self.beta()
+        averaged, current = list(self.average.parameters()), [p.detach() for p in network.parameters()]
+        torch._foreach_lerp_(averaged, current, 1.0 - beta)  # theta_ema += (1 - beta) (theta - theta_ema)
+        for mine, theirs in zip(self.average.buffers(), network.buffers()):
+            mine.copy_(theirs)
+        self.updates += 1
+
+    def get_extra_state(self) -> dict:
+        return {"updates": self.updates}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.updates = int(state["updates"])
