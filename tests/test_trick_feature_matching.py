@@ -99,3 +99,14 @@ def test_an_intermediate_layer_can_be_matched():
     assert next(generator.parameters()).grad is not None
     with pytest.raises(ConfigError, match="layer=head.x is not a layer of the discriminator; choose one of: body"):
         FeatureMatching(layer="head.x").setup(gan)
+
+
+@pytest.mark.parametrize("layer", [None, "body.2"])
+def test_reading_d_on_the_real_batch_leaves_its_batchnorm_statistics_alone(layer):
+    generator, discriminator = players("dcgan")
+    gan = gan_of(generator, discriminator)
+    real = torch.rand(8, 1, 16, 16) * 2 - 1
+    step = generator_step(gan, real, generator(torch.randn(8, 4)))
+    before = {k: v.clone() for k, v in discriminator.state_dict().items()}
+    FeatureMatching(layer=layer).generator_term(step).backward()
+    assert all(torch.equal(before[k], v) for k, v in discriminator.state_dict().items())

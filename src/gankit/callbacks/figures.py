@@ -62,8 +62,7 @@ class _Extent:
 
 def _no_surface(ax) -> None:
     """Says on the axes why D(x) is not drawn: this D scores groups of samples (e.g. PacGAN's packs)."""
-    ax.text(0.01, 0.97, "D(x) not drawn: this D scores packs of samples, not single points",
-            transform=ax.transAxes, fontsize=7, va="top")
+    ax.set_title("D(x) not drawn: this D scores packs of samples, not single points", fontsize=8)
 
 
 def _outside(ax, fake: Tensor, lo: Tensor, hi: Tensor) -> None:
