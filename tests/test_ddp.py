@@ -41,7 +41,8 @@ def assert_same_state(ranks: list[dict]) -> None:
     first, second = ranks[0]["state"], ranks[1]["state"]
     assert first.keys() == second.keys()
     for key in first:
-        assert torch.equal(first[key], second[key]), key
+        same = torch.equal(first[key], second[key]) if torch.is_tensor(first[key]) else first[key] == second[key]
+        assert same, key
     assert ranks[0]["d_updates"] == ranks[1]["d_updates"] == 4
     assert not torch.equal(ranks[0]["first_batch"], ranks[1]["first_batch"])  # each process its own data
 
@@ -73,3 +74,13 @@ def test_every_technique_under_ddp_keeps_parameters_and_buffers_identical(tmp_pa
     assert any(k.startswith("tricks.historical_averaging.history.generator.") and k.endswith("weight")
                for k in state)
     assert int(state["tricks.historical_averaging.history.generator.count"]) == 5  # the start and 4 G steps
+
+
+def test_packing_an_ema_and_spectral_norm_stay_in_sync_under_ddp(tmp_path):
+    metrics, ranks = run_ddp(tmp_path, "trick=[pacgan,ema_generator,spectral_norm]", "logger=none", "metrics=none")
+    assert_same_state(ranks)
+    assert_finite_losses(metrics)
+    state = ranks[0]["state"]
+    assert state["tricks.ema_generator._extra_state"] == {"updates": 4}
+    assert any(k.endswith("parametrizations.weight.original") for k in state)  # spectral norm's weights
+    assert any(k.endswith("_u") for k in state)  # and its power-iteration vectors, equal on both ranks

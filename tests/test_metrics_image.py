@@ -52,7 +52,7 @@ def image_sets():
 
 def gankit_metrics(real, fake, layer, cache_dir):
     extractor = InceptionFeatures(str(random_inception_weights()), feature_layer=layer, antialias=False)
-    evaluator = ImageEvaluator(extractor, str(cache_dir), is_splits=1, kid_subsets=3, kid_subset_size=N)
+    evaluator = ImageEvaluator(extractor, str(cache_dir), is_splits=4, kid_subsets=3, kid_subset_size=N)
     evaluator.setup(TestSplit(real))
     evaluator.reset()
     evaluator.update(fake.float() / 127.5 - 1)
@@ -66,12 +66,14 @@ def test_fid_kid_is_agree_with_torch_fidelity(tmp_path, layer):
     theirs = torch_fidelity.calculate_metrics(
         input1=Uint8Images(fake), input2=Uint8Images(real), cuda=False, isc=True, fid=True, kid=True,
         feature_extractor_weights_path=str(random_inception_weights()), feature_layer_fid=str(layer),
-        feature_layer_kid=str(layer), isc_splits=1, kid_subsets=3, kid_subset_size=N, batch_size=N,
+        feature_layer_kid=str(layer), isc_splits=4, kid_subsets=3, kid_subset_size=N, batch_size=N,
         cache=False, verbose=False, save_cpu_ram=True,  # save_cpu_ram: no DataLoader workers
     )
     assert ours["fid"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-3)
     assert ours["kid"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-3)
     assert ours["is"] == pytest.approx(theirs["inception_score_mean"], rel=1e-3)
+    assert ours["is_std"] == pytest.approx(theirs["inception_score_std"], rel=1e-3)  # population std, same splits
+    assert ours["is_std"] > 1e-4
     assert ours["fid"] > 1 and ours["kid"] > 1e-3 and ours["is"] > 1.05  # not a vacuous agreement
     protocol = evaluator.protocol()
     assert "tf1-bilinear" in protocol["resize"] and "antialias=false" in protocol["resize"]

@@ -18,6 +18,9 @@ RUN = ["model=mlp", "dataset=ring", "dataset.batch_size=32", "model.generator.hi
        "callbacks.samples.every_n_steps=8", "~callbacks.samples.final", "~callbacks.curves",
        "gan.scheduler_g={_target_: torch.optim.lr_scheduler.ExponentialLR, _partial_: true, gamma: 0.9}",
        "+trainer.deterministic=true"]
+# The techniques of the other kinds: a reshaped D, an extra copy of G and a reparametrisation with buffers.
+RUNS = {"vbn+averaging": RUN,
+        "pacgan+ema+spectral_norm": [*RUN[:6], "trick=[pacgan,ema_generator,spectral_norm]", *RUN[7:]]}
 
 
 class StopAt(pl.Callback):
@@ -38,19 +41,20 @@ class StopAt(pl.Callback):
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, one_thread):
+@pytest.fixture(scope="module", params=RUNS, ids=list(RUNS))
+def uninterrupted(request, tmp_path_factory, one_thread):
     from tests.conftest import compose_config
 
     out = tmp_path_factory.mktemp("uninterrupted")
-    train(compose_config(out, *RUN))
-    return load_safely(out / "checkpoints" / "last.ckpt")
+    train(compose_config(out, *RUNS[request.param]))
+    return RUNS[request.param], load_safely(out / "checkpoints" / "last.ckpt")
 
 
 @pytest.mark.parametrize("how,every", [("crash", 8), ("sigterm", 1000)])
 def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(uninterrupted, tmp_path, how, every):
     from tests.conftest import compose_config
 
+    RUN, uninterrupted = uninterrupted  # noqa: N806 (the run's overrides)
     stop = [f"+callbacks.stop={{_target_: tests.test_resume.StopAt, step: 8, how: {how}}}",
             f"callbacks.checkpoint.every_n_train_steps={every}"]
     with pytest.raises(RuntimeError if how == "crash" else SystemExit) as stopped:
@@ -62,8 +66,9 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(uninterrupt
     metrics = train(compose_config(tmp_path / "resumed", *RUN, f"ckpt_path={ckpt}"))
     assert metrics["step"] == 16
     resumed = load_safely(tmp_path / "resumed" / "checkpoints" / "last.ckpt")
-    for key, value in uninterrupted["state_dict"].items():  # G, D, VBN reference noise, historical averages
-        assert torch.equal(value, resumed["state_dict"][key]), key
+    for key, value in uninterrupted["state_dict"].items():  # G, D and every technique's state
+        other = resumed["state_dict"][key]
+        assert torch.equal(value, other) if torch.is_tensor(value) else value == other, key
     for a, b in zip(uninterrupted["optimizer_states"], resumed["optimizer_states"], strict=True):
         for state_a, state_b in zip(a["state"].values(), b["state"].values(), strict=True):
             assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)

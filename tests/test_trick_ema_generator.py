@@ -31,9 +31,9 @@ def test_the_average_follows_the_formula(warmup):
         gan, datamodule=ToyDataModule(Ring(), batch_size=8, batches_per_epoch=5))
     for n, params in enumerate(recorder.params):
         beta = min(0.9, (1 + n) / (10 + n)) if warmup else 0.9
-        expected = [beta * e + (1 - beta) * p for e, p in zip(expected, params)]
+        expected = [beta * e + (1 - beta) * p for e, p in zip(expected, params, strict=True)]
     assert ema.updates == 5
-    for got, want in zip(ema.average.parameters(), expected):
+    for got, want in zip(ema.average.parameters(), expected, strict=True):
         assert torch.allclose(got, want, atol=1e-6)
     assert not any(p.requires_grad for p in ema.average.parameters())
 

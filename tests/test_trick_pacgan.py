@@ -52,3 +52,20 @@ def test_a_packed_d_has_no_per_point_probability():
     assert not gan.scores_points
     with pytest.raises(ValueError, match="no per-point D"):
         gan.discriminator_probability(torch.randn(4, 2))
+
+
+def test_figures_and_1d_metrics_say_what_a_packed_d_cannot_show(tmp_path):
+    from gankit.callbacks.figures import Density1D, Scatter2D
+    from gankit.data.toy import Gaussian1D
+    from gankit.metrics.toy import ToyEvaluator
+
+    ring = gan_of(MLPGenerator(4, [2], hidden=[8]), MLPDiscriminator([2], hidden=[8]), pacgan=PacGAN(2))
+    Scatter2D(resolution=10)(tmp_path / "ring.png", ring.sample(64), torch.randn(64, 2), ring)
+    line = gan_of(MLPGenerator(4, [1], hidden=[8]), MLPDiscriminator([1], hidden=[8]), pacgan=PacGAN(2))
+    Density1D(resolution=20)(tmp_path / "line.png", line.sample(64), torch.randn(64, 1), line)
+    assert (tmp_path / "ring.png").stat().st_size > 0 and (tmp_path / "line.png").stat().st_size > 0
+    evaluator = ToyEvaluator()
+    evaluator.setup(type("Data", (), {"distribution": Gaussian1D()})())
+    evaluator.update(line.sample(100), line)
+    values = evaluator.compute()
+    assert "js" in values and "d_real" not in values  # no per-point D(x) to average

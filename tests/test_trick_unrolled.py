@@ -33,14 +33,15 @@ def first_g_gradient(inner, discriminator=None):
     generator = MLPGenerator(4, [2], hidden=[16])
     gan = gan_of(generator, discriminator or MLPDiscriminator([2], hidden=[16]), probe=GeneratorGradients(inner))
     pl.Trainer(max_steps=4, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-               enable_model_summary=False).fit(gan, datamodule=ToyDataModule(Ring(), batch_size=16, batches_per_epoch=4))
+               enable_model_summary=False).fit(gan, datamodule=ToyDataModule(Ring(), batch_size=16,
+                                                                              batches_per_epoch=4))
     return gan.tricks["probe"].seen
 
 
 def test_the_unrolled_gradient_differs_and_d_is_untouched():
     plain, unrolled = first_g_gradient(None), first_g_gradient(Unrolled(steps=5))
     assert len(plain) == len(unrolled) == 2
-    for (g_plain, _), (g_unrolled, d_untouched) in zip(plain, unrolled):
+    for (g_plain, _), (g_unrolled, d_untouched) in zip(plain, unrolled, strict=True):
         assert d_untouched
         assert not torch.allclose(g_plain, g_unrolled, atol=1e-6)
         assert torch.isfinite(g_unrolled).all()

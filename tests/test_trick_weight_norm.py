@@ -7,8 +7,8 @@ from train import build_run
 
 
 def test_d_layers_are_weight_normalised_per_output_unit(make_config):
-    _, gan, _ = build_run(make_config("trick=weight_norm", "trick.weight_norm.generator=true",
-                                      "dataset.image_size=16", "model.generator.width=8", "model.discriminator.width=8"))
+    _, gan, _ = build_run(make_config("trick=weight_norm", "trick.weight_norm.generator=true", "dataset.image_size=16",
+                                      "model.generator.width=8", "model.discriminator.width=8"))
     d_layers = [m for m in gan.discriminator.modules() if parametrize.is_parametrized(m, "weight")]
     assert len(d_layers) == 3
     for layer in d_layers:

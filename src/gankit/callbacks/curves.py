@@ -48,6 +48,7 @@ class TrainingCurves(pl.Callback):
         self.history: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
         self._seen: dict[str, torch.Tensor] = {}  # key -> the tensor recorded last
         self._schedule = EveryNSteps(0)
+        self.evaluated = "generator"  # whose samples the eval/ curves measure: G or a technique's (its EMA)
 
     def on_train_start(self, trainer: pl.Trainer, gan) -> None:  # a resumed run's step is restored by now
         self._schedule = EveryNSteps(self.every_n_steps or 0)
@@ -72,6 +73,7 @@ class TrainingCurves(pl.Callback):
                     series.append((step, float(value)))
 
     def on_fit_end(self, trainer: pl.Trainer, gan) -> None:  # after every on_train_end (final evaluations)
+        self.evaluated = gan.evaluated_generator_name
         self.record(trainer)
         if trainer.is_global_zero and self.draw():
             log_picture(trainer, self.key, self.path)
@@ -103,7 +105,8 @@ class TrainingCurves(pl.Callback):
                     ax.plot(steps, values, color=color, label=name, marker="." if len(values) < 30 else None)
             if hline is not None:
                 ax.axhline(float(hline), color="gray", linestyle=":", linewidth=1)
-            ax.set_title(title, fontsize=10)
+            samples_of = f" (samples of {self.evaluated})" if keys[0].startswith("eval/") else ""
+            ax.set_title(title + samples_of, fontsize=10)
             ax.set_xlabel("step", fontsize=8)
             ax.tick_params(labelsize=8)
             ax.legend(fontsize=7)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -101,6 +102,32 @@ class KernelDistance(KernelInceptionDistance):
         return KernelInceptionDistance.compute(self)
 
 
+class SplitInceptionScore(InceptionScore):
+    """IS (Salimans et al. 2016, Sec. 4): exp(E_x KL(p(y|x) || p(y))) on each of `splits` parts; mean and std.
+
+    As torch-fidelity and the authors' code: the logits are permuted with a fixed seed (numpy's RandomState(2020),
+    torch-fidelity's default), part i holds rows [i N / s, (i + 1) N / s), and the std is the population std
+    over parts (ddof 0). torchmetrics' own compute permutes unseeded and reports the sample std.
+    """
+
+    def __init__(self, num_classes: int, splits: int = 10, seed: int = 2020):
+        super().__init__(feature=GivenFeatures(num_classes), splits=int(splits))
+        self.seed = int(seed)
+
+    def compute(self) -> tuple[Tensor, Tensor]:
+        logits = dim_zero_cat(self.features).double()  # [N, K]
+        n = len(logits)
+        logits = logits[torch.from_numpy(np.random.RandomState(self.seed).permutation(n)).to(logits.device)]
+        log_p = logits.log_softmax(dim=1)  # [N, K]
+        scores = []
+        for i in range(self.splits):
+            part = log_p[i * n // self.splits:(i + 1) * n // self.splits]  # [n / s, K]
+            log_marginal = part.exp().mean(0, keepdim=True).log()  # log p(y) [1, K]
+            scores.append((part.exp() * (part - log_marginal)).sum(1).mean().exp())
+        scores = torch.stack(scores)
+        return scores.mean().float(), scores.std(correction=0).float()
+
+
 class Scores(nn.Module):
     """FID (and optionally IS over logits, KID) of generated features against a fixed reference set."""
 
@@ -113,7 +140,7 @@ class Scores(nn.Module):
         if num_classes is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                self.inception_score = InceptionScore(feature=GivenFeatures(num_classes), splits=int(is_splits))
+                self.inception_score = SplitInceptionScore(num_classes, splits=int(is_splits))
 
     def set_reference(self, features: Tensor, root: Tensor, rank: int = 0, world_size: int = 1) -> None:
         """All reference features [N, F] (each rank keeps every world_size-th one) and S_r^1/2 [F, F]."""

@@ -50,7 +50,7 @@ class EMAGenerator(Technique):
         beta = self.beta()
         averaged, current = list(self.average.parameters()), [p.detach() for p in network.parameters()]
         torch._foreach_lerp_(averaged, current, 1.0 - beta)  # theta_ema += (1 - beta) (theta - theta_ema)
-        for mine, theirs in zip(self.average.buffers(), network.buffers()):
+        for mine, theirs in zip(self.average.buffers(), network.buffers(), strict=True):
             mine.copy_(theirs)
         self.updates += 1
 

@@ -27,5 +27,6 @@ class SpectralNorm(Technique):
 
     def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
         networks = [discriminator, generator] if self.generator else [discriminator]
-        reparametrise(networks, lambda layer: spectral_norm(layer, n_power_iterations=self.power_iterations))
+        reparametrise(networks, lambda layer: spectral_norm(layer, n_power_iterations=self.power_iterations),
+                      "trick=spectral_norm")
         return generator, discriminator

@@ -52,13 +52,14 @@ class Unrolled(Technique):
         moments = [{} for _ in theta]
         for k in range(self.steps):
             with torch.enable_grad():
-                real_logits, _ = gan.discriminate(step.real, parameters=dict(zip(names, theta)), keep_state=True)
-                fake_logits, _ = gan.discriminate(step.fake, parameters=dict(zip(names, theta)), keep_state=True)
+                current = dict(zip(names, theta, strict=True))  # theta_D^k by name
+                real_logits, _ = gan.discriminate(step.real, parameters=current, keep_state=True)
+                fake_logits, _ = gan.discriminate(step.fake, parameters=current, keep_state=True)
                 loss = gan.loss.discriminator_loss(real_logits, fake_logits)
                 grads = torch.autograd.grad(loss, theta, create_graph=True, allow_unused=True)
             theta = [self._update(t, g, optimizer.state.get(p, {}), group, m, adam, k)
-                     for t, g, p, m in zip(theta, grads, originals, moments)]
-        fake_logits, _ = gan.discriminate(step.fake, parameters=dict(zip(names, theta)), keep_state=True)
+                     for t, g, p, m in zip(theta, grads, originals, moments, strict=True)]
+        fake_logits, _ = gan.discriminate(step.fake, parameters=dict(zip(names, theta, strict=True)), keep_state=True)
         return gan.loss.generator_loss(fake_logits)
 
     @staticmethod

@@ -25,5 +25,6 @@ class WeightNorm(Technique):
         self.generator = bool(generator)
 
     def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
-        reparametrise([discriminator, generator] if self.generator else [discriminator], _normalise)
+        networks = [discriminator, generator] if self.generator else [discriminator]
+        reparametrise(networks, _normalise, "trick=weight_norm")
         return generator, discriminator
