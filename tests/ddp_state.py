@@ -20,6 +20,6 @@ class SaveStatePerRank(pl.Callback):
 
     def on_fit_end(self, trainer, gan) -> None:
         self.dirpath.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().clone() for k, v in gan.state_dict().items()}
+        state = {k: v.detach().cpu().clone() if torch.is_tensor(v) else v for k, v in gan.state_dict().items()}
         torch.save({"state": state, "first_batch": self.first_batch, "d_updates": gan.d_updates},
                    self.dirpath / f"rank{trainer.global_rank}.pt")

@@ -93,7 +93,7 @@ class GAN(pl.LightningModule):
 
     @property
     def generator_for_evaluation(self) -> nn.Module:
-        """The network that samples, figures, metrics and pictures use: G, or a technique's (e.g. an EMA of G)."""
+        """The network that samples, figures, metrics and pictures use: G, or a technique's (e.g. an average of G's weights)."""
         chosen = [g for g in (t.evaluation_generator() for t in self.tricks.values()) if g is not None]
         return chosen[0] if chosen else self.generator
 
@@ -134,7 +134,7 @@ class GAN(pl.LightningModule):
 
     @property
     def scores_points(self) -> bool:
-        """Whether D(x) of a single point exists (a packed D scores groups of samples)."""
+        """Whether D(x) of a single point exists (a D that scores groups of samples has none)."""
         return all(t.scores_points for t in self.tricks.values())
 
     @torch.no_grad()

@@ -48,7 +48,7 @@ class TrainingCurves(pl.Callback):
         self.history: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
         self._seen: dict[str, torch.Tensor] = {}  # key -> the tensor recorded last
         self._schedule = EveryNSteps(0)
-        self.evaluated = "generator"  # whose samples the eval/ curves measure: G or a technique's (its EMA)
+        self.evaluated = "generator"  # whose samples the eval/ curves measure: G or a technique's copy of it
 
     def on_train_start(self, trainer: pl.Trainer, gan) -> None:  # a resumed run's step is restored by now
         self._schedule = EveryNSteps(self.every_n_steps or 0)

@@ -64,7 +64,7 @@ class Evaluation(pl.Callback):
         self.final = {k: v for k, v in {**values, **reference}.items() if k != f"{self.prefix}/seconds"}
         self.protocol = {**self.evaluator.protocol(), "num_samples": self.num_samples, "seed": self.seed,
                          "step": trainer.global_step, "processes": trainer.world_size,
-                         "generator": gan.evaluated_generator_name}  # G, or e.g. its EMA
+                         "generator": gan.evaluated_generator_name}  # G, or a technique's copy of it
         if reference and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(reference, step=trainer.global_step)

@@ -61,8 +61,8 @@ class _Extent:
 
 
 def _no_surface(ax) -> None:
-    """Says on the axes why D(x) is not drawn: this D scores groups of samples (e.g. PacGAN's packs)."""
-    ax.set_title("D(x) not drawn: this D scores packs of samples, not single points", fontsize=8)
+    """Says on the axes why D(x) is not drawn: this D scores groups of samples (a technique groups D's inputs)."""
+    ax.set_title("D(x) not drawn: this D scores groups of samples, not single points", fontsize=8)
 
 
 def _outside(ax, fake: Tensor, lo: Tensor, hi: Tensor) -> None:

@@ -1,4 +1,4 @@
-"""Toy metrics: mode coverage of a Gaussian mixture (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018)
+"""Toy metrics: mode coverage of a Gaussian mixture (Srivastava et al. 2017; Lin et al. 2018)
 and, for 1-D data, divergences between the histogram of p_g and p_data (Goodfellow et al. 2014, Figure 1)."""
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ def reverse_kl_to_uniform(counts: Tensor) -> Tensor:
 
 
 class ModeCoverage(Metric):
-    """Modes covered, % high-quality samples and reverse KL (PacGAN, Table 1 protocol).
+    """Modes covered, % high-quality samples and reverse KL (Lin et al. 2018, Table 1 protocol).
 
     A sample is high quality if it lies within `threshold` std of its nearest mode; a mode is covered if
     some high-quality sample is nearest to it. The reverse KL compares the histogram of the high-quality
-    samples over their nearest modes with the uniform one (as the PacGAN code does), so it is log M when
+    samples over their nearest modes with the uniform one (as Lin et al.'s code does), so it is log M when
     no sample is high quality.
     """
 
@@ -124,7 +124,7 @@ class ToyEvaluator(nn.Module):
         if self.density is None:
             return
         self.density.update(fake)
-        if not gan.scores_points:  # a packed D has no per-point D(x); d_real/d_fake stay unreported
+        if not gan.scores_points:  # D scores groups of samples: no per-point D(x); d_real/d_fake stay unreported
             return
         real = self.distribution.sample(len(fake)).to(fake.device)  # [B, 1]
         self.d_real.update(gan.discriminator_probability(real))
