@@ -93,7 +93,7 @@ class GAN(pl.LightningModule):
 
     @property
     def generator_for_evaluation(self) -> nn.Module:
-        """The network that samples, figures, metrics and pictures use: G, or a technique's (e.g. an average of G's weights)."""
+        """The network that samples, figures, metrics and pictures use: G, or a technique's (an average of G)."""
         chosen = [g for g in (t.evaluation_generator() for t in self.tricks.values()) if g is not None]
         return chosen[0] if chosen else self.generator
 
