@@ -98,18 +98,23 @@ def aggregate(sweep_dir: Path) -> int:
     config = _run_config(runs)
     metrics = list(dict.fromkeys(_columns(study, config, runs)))
     rows = report.group_runs(runs, axes)
+    reference, note = report.choose_reference(rows, study.get("reference"))
+    published = report.published_values(study)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     main = metrics[0]
     images = [sweep_dir / "comparison.png", sweep_dir / "history.png"]
     report.plot_bars(rows, main, images[0])
     report.plot_history(rows, main, images[1])
-    report.write_csv(rows, runs, metrics, sweep_dir)
-    table = report.markdown_table(rows, metrics)
+    report.write_csv(rows, runs, metrics, sweep_dir, reference)
+    table = report.markdown_table(rows, metrics, reference, published)
     failed = report.failures(runs)
     title = study.get("study") or sweep_dir.name
+    seeds = report.SEED_AXIS in axes
     text = "\n".join([
         f"# {title}", "", str(study.get("description", "")).strip(), "",
-        f"Mean ± std over seeds ({', '.join(a for a in axes if a == report.SEED_AXIS) or 'one run each'}); "
-        f"main metric {main}.", "", table, "",
+        f"{'Over seeds' if seeds else 'One run each (no seed axis)'}; main metric {main}.", "", table, "",
+        report.table_notes(rows, reference, published, note), "",
         *(["Runs that did not finish:", "", *(f"- {f}" for f in failed), ""] if failed else []),
         f"Reproduce: `{study.get('sweep', 'see multirun.yaml')}`", "",
     ])
@@ -120,7 +125,8 @@ def aggregate(sweep_dir: Path) -> int:
     if "WandbLogger" in str(OmegaConf.select(config, "logger._target_", default="")):
         report.log_wandb_table(rows, metrics, images, project=str(config.logger.get("project", "gankit")),
                                group=OmegaConf.select(config, "study.name", default=None) or str(sweep_dir),
-                               save_dir=sweep_dir, mode=os.environ.get("WANDB_MODE", "offline"))
+                               save_dir=sweep_dir, mode=os.environ.get("WANDB_MODE", "offline"),
+                               reference=reference)
     return 1 if failed else 0
 
 

@@ -65,8 +65,51 @@ def test_a_generator_collapsed_to_one_mode_is_a_warning_not_an_error(make_config
         trainer.fit(gan, datamodule=datamodule)
     assert trainer.callback_metrics["eval/modes"] == 1
     assert trainer.callback_metrics["eval/mode_collapse"] == 1
-    assert "mode collapse at step 2: eval/modes=1 of 8 modes covered" in caplog.text
+    assert "mode collapse at step 2: the samples lie near 1 of 8 modes" in caplog.text
+    assert "1 of 8 modes covered, 100.0% high quality" in caplog.text  # G(z) is exactly on the mode
     assert "eval/mode_collapse" in (tmp_path / "csv" / "metrics.csv").read_text().splitlines()[0]
+
+
+class Fixed(torch.nn.Module):
+    """G's network replaced by z -> f(z) [B, 2]; one unused parameter keeps G's optimiser's list non-empty."""
+
+    def __init__(self, f):
+        super().__init__()
+        self.f, self.unused = f, torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, z):
+        return self.f(z) + 0 * self.unused
+
+
+def fit_fixed(make_config, f, caplog):
+    """A 4-step ring run (learning rates ~0, evaluations at steps 2 and 4) with G(z) = f(z): the final metrics."""
+    cfg = make_config("model=mlp", "dataset=ring", "dataset.batch_size=16", "trainer.max_steps=4", "logger=csv",
+                      "metrics.eval_every=2", "gan.optimizer_g.lr=1e-30", "gan.optimizer_d.lr=1e-30",
+                      "~callbacks.samples.final")
+    trainer, gan, datamodule = build_run(cfg)
+    gan.generator.net = Fixed(f)
+    with caplog.at_level(logging.WARNING):
+        trainer.fit(gan, datamodule=datamodule)
+    return trainer.callback_metrics
+
+
+def test_a_streak_between_two_modes_is_collapse_though_no_mode_is_covered(make_config, caplog):
+    ring = torch.tensor([[1.0, 0.0], [0.5**0.5, 0.5**0.5]])  # the ring's modes 0 and 1
+    middle, half = ring.mean(0), (ring[1] - ring[0]) / 2
+    metrics = fit_fixed(make_config, lambda z: middle + 0.9 * torch.tanh(z[:, :1]) * half, caplog)  # on the segment
+    assert metrics["eval/modes"] == 0 and metrics["eval/high_quality"] == 0
+    assert float(metrics["eval/effective_modes"]) == pytest.approx(2.0, abs=0.05)
+    assert metrics["eval/mode_collapse"] == 1
+    # the step-2 evaluation is seen at the next batch end (step 4); the final one is said again at the end
+    assert "mode collapse at step 4: the samples lie near 2 of 8 modes" in caplog.text
+    assert "0 of 8 modes covered, 0.0% high quality" in caplog.text
+    assert "at the end: mode collapse at step 4: the samples lie near 2 of 8 modes" in caplog.text
+
+
+def test_samples_spread_over_the_data_are_not_collapse(make_config, caplog):
+    metrics = fit_fixed(make_config, lambda z: 1.5 * z[:, :2], caplog)  # a wide blur over the ring, nothing covered
+    assert float(metrics["eval/effective_modes"]) > 7
+    assert metrics["eval/mode_collapse"] == 0 and "mode collapse" not in caplog.text
 
 
 class Touch:

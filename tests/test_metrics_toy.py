@@ -42,7 +42,25 @@ def test_samples_from_one_gaussian_cover_one_mode_with_the_largest_reverse_kl(di
 
 def test_no_high_quality_sample_gives_zero_modes_and_a_finite_reverse_kl():
     values = coverage(Ring(), torch.full((100, 2), 5.0))
-    assert values == {"modes": 0, "high_quality": 0, "reverse_kl": pytest.approx(math.log(8))}
+    assert values == {"modes": 0, "high_quality": 0, "reverse_kl": pytest.approx(math.log(8)), "effective_modes": 1}
+
+
+def streak(distribution, a: int, b: int, n: int = 2500):
+    """n samples evenly on the segment between modes a and b, ends excluded: none within 3 std of a mode."""
+    t = torch.linspace(0.1, 0.9, n)[:, None]  # [n, 1]
+    return (1 - t) * distribution.modes[a] + t * distribution.modes[b]  # [n, 2]
+
+
+@pytest.mark.parametrize("distribution", [Ring(), Grid()])
+def test_effective_modes_see_a_streak_between_two_modes_a_point_and_a_spread(distribution):
+    torch.manual_seed(0)
+    line = coverage(distribution, streak(distribution, 0, 1))
+    assert line["modes"] == 0 and line["high_quality"] == 0
+    assert line["effective_modes"] == pytest.approx(2.0, abs=0.01)  # half nearest to each end
+    point = coverage(distribution, distribution.modes[3] + torch.tensor([0.2, -0.1]) + 0.001 * torch.randn(2500, 2))
+    assert point["modes"] == 0 and point["effective_modes"] == pytest.approx(1.0)
+    spread = coverage(distribution, distribution.sample(2500) + 0.3 * torch.randn(2500, 2))  # blurred, not collapsed
+    assert spread["effective_modes"] > 0.9 * len(distribution.modes)
 
 
 def test_gaussian1d_divergences_are_near_zero_on_real_samples_and_large_on_shifted_ones(make_config):

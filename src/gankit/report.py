@@ -19,6 +19,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from gankit.errors import ConfigError
+from gankit.statistics import Difference, Summary, summarise, welch_difference
 from gankit.study import varied_overrides
 
 SEED_AXIS = "seed"
@@ -52,10 +53,23 @@ class Row:
 
     def mean_std(self, metric: str) -> tuple[float, float]:
         """(mean, sample std over seeds); nan where no run has it, std nan for a single run."""
-        values = self.values(metric)
-        if not values:
-            return math.nan, math.nan
-        return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
+        summary = self.summary(metric)
+        return summary.mean, summary.std
+
+    def summary(self, metric: str) -> Summary:
+        """Mean, std, standard error and n over the finished runs that report `metric`."""
+        return summarise(self.values(metric))
+
+    def matches(self, wanted: dict) -> bool:
+        """Whether this row's axis values are `wanted` ({axis: value}, compared as text)."""
+        return all(str(self.labels.get(str(k), "")) == _text(v) for k, v in wanted.items())
+
+
+def _text(value) -> str:
+    """An axis value as the overrides spell it: lists as a,b (as varied_overrides writes them)."""
+    if isinstance(value, (list, tuple)) or OmegaConf.is_list(value):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 def sweep_axes(sweep_dir: Path) -> tuple[list[str], list[list[str]]]:
@@ -115,10 +129,83 @@ def group_runs(runs: list[Run], axes: list[str]) -> list[Row]:
     return list(rows.values())
 
 
-def _cell(mean: float, std: float) -> str:
-    if math.isnan(mean):
+@dataclass(frozen=True)
+class Published:
+    """A paper's values for one row: {metric: (mean, standard error or None)} and where they come from."""
+
+    row: dict[str, str]
+    source: str
+    values: dict[str, tuple[float, float | None]]
+
+
+def published_values(study) -> list[Published]:
+    """The study's `published:` list ([{row: {axis: value}, source: str, values: {metric: [mean, se|null]}}])."""
+    entries = study.get("published") or []
+    found = []
+    for i, entry in enumerate(entries):
+        if not OmegaConf.is_dict(entry) or not OmegaConf.is_dict(entry.get("row")) \
+                or not OmegaConf.is_dict(entry.get("values")):
+            raise ConfigError(f"published[{i}] needs `row: {{axis: value}}`, `source: text` and "
+                              "`values: {metric: [mean, standard error or null]}`")
+        values = {}
+        for metric, pair in entry["values"].items():
+            pair = list(pair) if OmegaConf.is_list(pair) else [pair]
+            if len(pair) != 2 or not isinstance(pair[0], (int, float)) \
+                    or not (pair[1] is None or isinstance(pair[1], (int, float))):
+                raise ConfigError(f"published[{i}].values.{metric} must be [mean, standard error or null], "
+                                  f"got {pair}")
+            values[str(metric)] = (float(pair[0]), None if pair[1] is None else float(pair[1]))
+        found.append(Published({str(k): _text(v) for k, v in entry["row"].items()},
+                               str(entry.get("source", "published")), values))
+    return found
+
+
+def choose_reference(rows: list[Row], wanted=None) -> tuple[Row | None, str]:
+    """(the reference row, a note): the study's `reference: {axis: value}`, else the row with trick=none, else the
+    first row; None (and the note says why) when the named row is not among the rows."""
+    if wanted:
+        wanted = {str(k): _text(v) for k, v in dict(wanted).items()}
+        chosen = next((row for row in rows if row.matches(wanted)), None)
+        named = " ".join(f"{k}={v}" for k, v in wanted.items())
+        return chosen, "" if chosen else f"the reference row {named} is not among the rows: no differences"
+    chosen = next((row for row in rows if row.labels.get("trick") == "none"), rows[0] if rows else None)
+    return chosen, ""
+
+
+def difference(row: Row, reference: Row, metric: str) -> Difference:
+    """row - reference for `metric` over seeds, with Welch's 95% interval."""
+    return welch_difference(row.values(metric), reference.values(metric))
+
+
+def _number(value: float, digits: int = 4) -> str:
+    return f"{value:.{digits}g}"
+
+
+def _cell(summary: Summary) -> str:
+    if math.isnan(summary.mean):
         return "-"
-    return f"{mean:.4g}" if math.isnan(std) else f"{mean:.4g} ± {std:.2g}"
+    return _number(summary.mean) if math.isnan(summary.sem) else f"{_number(summary.mean)} ± {summary.sem:.2g}"
+
+
+def _difference_cell(row: Row, reference: Row, metric: str) -> str:
+    if row is reference:
+        return "reference"
+    found = difference(row, reference, metric)
+    if math.isnan(found.estimate):
+        return "-"
+    if math.isnan(found.low):
+        short = min(len(row.values(metric)), len(reference.values(metric))) < 2
+        return f"{found.estimate:+.3g} ({'n < 2' if short else 'no spread'})"
+    return f"{found.estimate:+.3g} [{found.low:.3g}, {found.high:.3g}]" + (" *" if found.excludes_zero else "")
+
+
+def _published_cell(row: Row, published: list[Published], metric: str) -> str:
+    cells = []
+    for number, entry in enumerate(published, start=1):
+        if metric in entry.values and row.matches(entry.row):
+            mean, se = entry.values[metric]
+            cells.append(f"{_number(mean)}{'' if se is None else f' ± {se:.2g}'} [{number}]")
+    return "; ".join(cells)
 
 
 def _status(row: Row) -> str:
@@ -128,15 +215,48 @@ def _status(row: Row) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
-def markdown_table(rows: list[Row], metrics: list[str]) -> str:
-    """Mean ± std over seeds per row; a `runs` column counts ok / failed / not run."""
+def markdown_table(rows: list[Row], metrics: list[str], reference: Row | None = None,
+                   published: list[Published] = ()) -> str:
+    """Per row: mean ± standard error over seeds of each metric, n; with a reference row, the difference from it
+    and its 95% Welch interval (* where it excludes 0); published values beside the metrics that have them; a
+    `runs` column counting ok / failed / not run."""
     label_keys = list(rows[0].labels) if rows else []
-    header = [*label_keys, *metrics, "runs"]
+    compared = reference is not None and len(rows) > 1
+    header, cells_of = [*label_keys, "n"], [lambda row: str(len(row.ok))]
+    for metric in metrics:
+        header.append(metric)
+        cells_of.append(lambda row, m=metric: _cell(row.summary(m)))
+        if any(metric in entry.values for entry in published):
+            header.append(f"{metric} published")
+            cells_of.append(lambda row, m=metric: _published_cell(row, published, m))
+        if compared:
+            header.append(f"Δ {metric} [95% CI]")
+            cells_of.append(lambda row, m=metric: _difference_cell(row, reference, m))
+    header.append("runs")
+    cells_of.append(_status)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [*row.labels.values(), *(_cell(*row.mean_std(m)) for m in metrics), _status(row)]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join([*row.labels.values(), *(cell(row) for cell in cells_of)]) + " |")
     return "\n".join(lines)
+
+
+def table_notes(rows: list[Row], reference: Row | None, published: list[Published], note: str = "") -> str:
+    """The footer that says how to read the table: statistics, the reference, the interval, the sources."""
+    lines = ["Cells: mean ± standard error of the mean over seeds; n: finished runs."]
+    if reference is not None and len(rows) > 1:
+        named = " ".join(f"{k}={v}" for k, v in reference.labels.items())
+        lines.append(f"Δ: row minus the reference row ({named}), with a 95% confidence interval from "
+                     "Welch's t (unequal variances, Welch-Satterthwaite degrees of freedom); * marks an interval that "
+                     "excludes 0, i.e. a difference beyond seed noise at that level (not corrected for the number "
+                     "of comparisons).")
+    if note:
+        lines.append(f"Note: {note}.")
+    for number, entry in enumerate(published, start=1):
+        shown = " ".join(f"{k}={v}" for k, v in entry.row.items())
+        missing = "" if any(row.matches(entry.row) for row in rows) else " (that row is not in this table)"
+        lines.append(f"[{number}] {entry.source}: published values for {shown}, mean ± standard error where given"
+                     f"{missing}.")
+    return "\n\n".join(lines)
 
 
 def failures(runs: list[Run]) -> list[str]:
@@ -145,16 +265,39 @@ def failures(runs: list[Run]) -> list[str]:
             + (f" ({run.error})" if run.error else "") for run in runs if run.status != "ok"]
 
 
-def write_csv(rows: list[Row], runs: list[Run], metrics: list[str], out_dir: Path) -> None:
-    """results.csv (one row per technique: mean, std, n) and runs.csv (one row per run)."""
+STATISTICS = ("mean", "std", "sem", "n", "diff", "diff_low", "diff_high", "diff_excludes_0")
+
+
+def statistic_columns(metrics: list[str]) -> list[str]:
+    """'<metric> <statistic>' for every metric: see row_statistics."""
+    return [f"{m} {s}" for m in metrics for s in STATISTICS]
+
+
+def row_statistics(row: Row, metrics: list[str], reference: Row | None) -> list:
+    """Per metric: mean, std, standard error, n and row - reference with its 95% Welch bounds ('' without a
+    reference or for the reference itself) and whether the interval excludes 0."""
+    values = []
+    for metric in metrics:
+        summary = row.summary(metric)
+        values += [summary.mean, summary.std, summary.sem, summary.n]
+        if reference is None or row is reference:
+            values += ["", "", "", ""]
+        else:
+            found = difference(row, reference, metric)
+            values += [found.estimate, found.low, found.high, int(found.excludes_zero)]
+    return values
+
+
+def write_csv(rows: list[Row], runs: list[Run], metrics: list[str], out_dir: Path, reference: Row | None = None
+              ) -> None:
+    """results.csv (one row per technique: row_statistics) and runs.csv (one row per run)."""
     label_keys = list(rows[0].labels) if rows else []
     with open(out_dir / "results.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([*label_keys, *(f"{m} {s}" for m in metrics for s in ("mean", "std", "n")),
-                         "ok", "not ok"])
+        writer.writerow([*label_keys, *statistic_columns(metrics), "ok", "not ok"])
         for row in rows:
-            stats = [v for m in metrics for v in (*row.mean_std(m), len(row.values(m)))]
-            writer.writerow([*row.labels.values(), *stats, len(row.ok), len(row.runs) - len(row.ok)])
+            writer.writerow([*row.labels.values(), *row_statistics(row, metrics, reference), len(row.ok),
+                             len(row.runs) - len(row.ok)])
     axes = list(runs[0].overrides) if runs else []
     with open(out_dir / "runs.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -169,11 +312,12 @@ def _label(row: Row) -> str:
 
 
 def plot_bars(rows: list[Row], metric: str, path: Path) -> None:
-    """Bar chart of the mean of `metric` per row with std error bars, each seed's value as a dot."""
+    """Bar chart of the mean of `metric` per row with standard-error bars, each seed's value as a dot."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 1), 3.6), layout="constrained")
-    means, stds = zip(*(row.mean_std(metric) for row in rows), strict=True) if rows else ((), ())
+    summaries = [row.summary(metric) for row in rows]
+    means, stds = [s.mean for s in summaries], [s.sem for s in summaries]
     positions = range(len(rows))
     ax.bar(positions, [0 if math.isnan(m) else m for m in means],
            yerr=[0 if math.isnan(s) else s for s in stds], capsize=4, color="tab:blue", alpha=0.7)
@@ -182,7 +326,7 @@ def plot_bars(rows: list[Row], metric: str, path: Path) -> None:
         ax.plot([i] * len(values), values, "k.", markersize=5)
     ax.set_xticks(list(positions), [_label(r) for r in rows], rotation=30, ha="right")
     ax.set_ylabel(metric)
-    ax.set_title("mean ± std over seeds (dots: single runs)", fontsize=10)
+    ax.set_title("mean ± standard error over seeds (dots: single runs)", fontsize=10)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -214,15 +358,15 @@ def plot_history(rows: list[Row], metric: str, path: Path) -> None:
 
 
 def log_wandb_table(rows: list[Row], metrics: list[str], images: list[Path], *, project: str, group: str | None,
-                    save_dir: Path, mode: str) -> None:
+                    save_dir: Path, mode: str, reference: Row | None = None) -> None:
     """The aggregate table (and plots) as a W&B run of its own, job_type `aggregate`, in the sweep's group."""
     import wandb
 
     label_keys = list(rows[0].labels) if rows else []
-    columns = [*label_keys, *(f"{m} {s}" for m in metrics for s in ("mean", "std")), "ok", "runs"]
+    columns = [*label_keys, *statistic_columns(metrics), "ok", "runs"]
     table = wandb.Table(columns=columns)
     for row in rows:
-        stats = [v for m in metrics for v in row.mean_std(m)]
+        stats = [None if v == "" else v for v in row_statistics(row, metrics, reference)]
         table.add_data(*row.labels.values(), *stats, len(row.ok), len(row.runs))
     run = wandb.init(project=project, group=group, job_type="aggregate", name=f"{group or 'sweep'} results",
                      dir=str(Path(save_dir).absolute()), mode=mode, reinit="create_new")  # absolute: a shared

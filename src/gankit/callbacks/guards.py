@@ -124,12 +124,18 @@ class DivergenceGuard(pl.Callback):
 
 
 class ModeCollapseWarning(pl.Callback):
-    """When the toy evaluation's `key` (modes covered) falls to `at_most` on data with more modes: a warning line,
-    `eval/mode_collapse` = 1 logged (0 while it does not hold) and, on W&B, a summary flag and an alert."""
+    """Mode collapse on toy data, judged on where the samples are, not only on the modes they hit: when the toy
+    evaluation's `key` (the effective number of modes the samples lie near, exp(entropy) of their nearest-mode
+    histogram) is at most `at_most` on data with more modes. That holds for samples on one mode, samples gathered
+    at one point anywhere and a streak between two modes (0 covered); samples blurred over the whole data do not
+    count. A warning line, `eval/mode_collapse` = 1 logged (0 while it does not hold) and, on W&B, a summary flag
+    and an alert."""
 
-    def __init__(self, key: str = "eval/modes", at_most: int = 1, flag: str = "eval/mode_collapse"):
+    def __init__(self, key: str = "eval/effective_modes", at_most: float = 2.0, flag: str = "eval/mode_collapse",
+                 covered: str = "eval/modes", quality: str = "eval/high_quality"):
         super().__init__()
-        self.key, self.at_most, self.flag = key, int(at_most), flag
+        self.key, self.at_most, self.flag = key, float(at_most), flag
+        self.covered, self.quality = covered, quality  # only to say in the warning what the samples cover
         self.collapsed = False
         self._seen: torch.Tensor | None = None
 
@@ -137,25 +143,39 @@ class ModeCollapseWarning(pl.Callback):
         self.check(trainer)
 
     def on_fit_end(self, trainer: pl.Trainer, gan) -> None:  # after the final evaluation (on_train_end)
-        self.check(trainer)
+        warned = self.check(trainer)
+        value = trainer.callback_metrics.get(self.key)
+        if self.collapsed and not warned and value is not None and trainer.is_global_zero:  # still so at the end
+            num_modes = len(trainer.datamodule.distribution.modes)
+            log.warning("at the end: %s", self.message(trainer, float(value), num_modes))
 
-    def check(self, trainer: pl.Trainer) -> None:
+    def check(self, trainer: pl.Trainer) -> bool:
+        """Log the flag for a new evaluation; True when this call warned."""
         value = trainer.callback_metrics.get(self.key)
         modes = getattr(getattr(trainer.datamodule, "distribution", None), "modes", None)
         if value is None or value is self._seen or modes is None or len(modes) <= self.at_most:
-            return
+            return False
         self._seen = value
-        collapsed = 0 < float(value) <= self.at_most  # 0: nothing is near a mode yet, not collapse
+        collapsed = float(value) <= self.at_most + 1e-6  # a streak split evenly between two modes is 2 (+- rounding)
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics({self.flag: float(collapsed)}, step=trainer.global_step)
         trainer.callback_metrics[self.flag] = torch.tensor(float(collapsed))
-        if collapsed and not self.collapsed and trainer.is_global_zero:
-            text = (f"mode collapse at step {trainer.global_step}: {self.key}={float(value):g} of {len(modes)} modes "
-                    "covered")
+        warn = collapsed and not self.collapsed and trainer.is_global_zero
+        if warn:
+            text = self.message(trainer, float(value), len(modes))
             log.warning(text)
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
                     logger.experiment.summary["mode_collapse"] = True
                     logger.experiment.alert(title="mode collapse", text=text, level="WARN")
         self.collapsed = collapsed
+        return warn
+
+    def message(self, trainer: pl.Trainer, value: float, num_modes: int) -> str:
+        metrics = trainer.callback_metrics
+        covered = f"{float(metrics[self.covered]):g}" if self.covered in metrics else "?"
+        quality = f"{float(metrics[self.quality]):.1f}%" if self.quality in metrics else "?"
+        return (f"mode collapse at step {trainer.global_step}: the samples lie near {value:.2g} of {num_modes} modes "
+                f"({self.key}, at most {self.at_most:g}); {covered} of {num_modes} modes covered, {quality} high "
+                "quality. Try a technique against it, e.g. trick=pacgan or trick=minibatch_discrimination")

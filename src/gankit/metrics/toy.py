@@ -21,13 +21,25 @@ def reverse_kl_to_uniform(counts: Tensor) -> Tensor:
     return (p * (p * len(counts)).log()).nan_to_num(0.0).sum()
 
 
+def effective_count(counts: Tensor) -> Tensor:
+    """exp(entropy) of a histogram `counts` [K]: K for a uniform one, 1 for a point mass, 0 when it is empty."""
+    total = counts.sum()
+    if total == 0:
+        return torch.tensor(0.0, dtype=torch.float64)
+    p = counts.double() / total
+    return (-(p * p.log()).nan_to_num(0.0).sum()).exp()
+
+
 class ModeCoverage(Metric):
-    """Modes covered, % high-quality samples and reverse KL (Lin et al. 2018, Table 1 protocol).
+    """Modes covered, % high-quality samples and reverse KL (Lin et al. 2018, Table 1 protocol), and the
+    effective number of modes the samples lie near.
 
     A sample is high quality if it lies within `threshold` std of its nearest mode; a mode is covered if
     some high-quality sample is nearest to it. The reverse KL compares the histogram of the high-quality
     samples over their nearest modes with the uniform one (as Lin et al.'s code does), so it is log M when
-    no sample is high quality.
+    no sample is high quality. `effective_modes` is exp(entropy) of the histogram of *every* sample over its
+    nearest mode: about M for samples spread over the data (on the modes or blurred between them), 2 for a
+    streak between two neighbouring modes, 1 for samples gathered at one point.
     """
 
     full_state_update = False
@@ -37,12 +49,14 @@ class ModeCoverage(Metric):
         self.register_buffer("modes", modes.float())  # [M, D]
         self.radius = float(threshold) * float(std)
         self.add_state("counts", torch.zeros(len(modes), dtype=torch.long), dist_reduce_fx="sum")  # [M]
+        self.add_state("nearest", torch.zeros(len(modes), dtype=torch.long), dist_reduce_fx="sum")  # [M], all
         self.add_state("total", torch.tensor(0), dist_reduce_fx="sum")
 
     def update(self, samples: Tensor) -> None:
         distance, nearest = torch.cdist(samples.float().flatten(1), self.modes).min(dim=1)  # [N], [N]
         good = distance <= self.radius
         self.counts += torch.bincount(nearest[good], minlength=len(self.modes))
+        self.nearest += torch.bincount(nearest, minlength=len(self.modes))
         self.total += len(samples)
 
     def compute(self) -> dict[str, Tensor]:
@@ -50,6 +64,7 @@ class ModeCoverage(Metric):
             "modes": (self.counts > 0).sum().float(),
             "high_quality": 100.0 * self.counts.sum().float() / self.total.clamp(min=1),
             "reverse_kl": reverse_kl_to_uniform(self.counts).float(),
+            "effective_modes": effective_count(self.nearest).float(),
         }
 
 
@@ -148,6 +163,7 @@ class ToyEvaluator(nn.Module):
                             "of the nearest mode; a mode is covered if a high-quality sample is nearest to it",
             "reverse_kl": "KL(histogram of high-quality samples over their nearest modes || uniform); "
                           "log(num_modes) when none is high quality",
+            "effective_modes": "exp(entropy) of the histogram of all samples over their nearest modes",
         }
         if self.density is not None:
             record["divergences"] = (f"KL(p_g || p_data) and JS over {self.bins} bins on +-5 std "
