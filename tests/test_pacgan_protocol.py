@@ -103,3 +103,24 @@ def test_a_short_run_of_the_protocol_trains(make_config, trick):
     metrics = train(cfg)
     assert metrics["step"] == 8 and 0 <= metrics["eval/high_quality"] <= 100
     assert all(torch.isfinite(torch.tensor(v)) for k, v in metrics.items() if k.startswith("train/"))
+
+
+def test_the_preset_runs_without_metrics(make_config):
+    _, gan, _ = build_run(make_config("experiment=pacgan_grid", "metrics=none"))
+    assert gan.latent_dim == 2
+
+
+def test_every_row_of_the_pacgan_table_builds_on_the_protocol(make_config):
+    from omegaconf import OmegaConf
+
+    study = OmegaConf.load(ROOT / "conf" / "sweep" / "pacgan_table.yaml")
+    assert len(study.axes.seed) == 10 and set(study.axes.dataset) == {"grid", "ring"}
+    for trick in study.axes.trick:
+        cfg = make_config(*study.overrides, "dataset=ring", f"trick={trick}")
+        _, gan, datamodule = build_run(cfg)
+        pack = gan.tricks["pacgan"].pack if "pacgan" in gan.tricks else 1
+        assert cfg.dataset.name == "ring" and datamodule.batch_size == 100 * pack, trick
+    published = {(r.row.trick, r.row.dataset): r["values"] for r in study.published}
+    assert published["none", "grid"]["eval/modes"][0] == 17.3 and published["pacgan4", "grid"]["eval/reverse_kl"][0] == 0.04
+    assert published["none", "ring"]["eval/high_quality"][0] == 98.2 and published["pacgan2", "ring"]["eval/modes"][0] == 7.9
+    assert all(trick in study.axes.trick for trick, _ in published)
