@@ -26,6 +26,8 @@ def companions(group: str, option: str) -> list[str]:
 
         return [f"metrics.inception_weights={random_inception_weights()}", "model.generator.width=8",
                 "model.discriminator.width=8"]
+    if (group, option) == ("trick", "pacgan3"):  # packs of 3: a batch of a multiple of 3
+        return ["model.generator.width=8", "model.discriminator.width=8", "dataset.batch_size=48"]
     return ["model.generator.width=8", "model.discriminator.width=8"] if group != "model" or option == "dcgan" else []
 
 

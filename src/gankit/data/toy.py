@@ -1,4 +1,5 @@
-"""Toy distributions sampled on the fly: ring and grid of Gaussians (VEEGAN/PacGAN), 1-D Gaussian, circle."""
+"""Toy distributions: ring and grid of Gaussians (VEEGAN/PacGAN), 1-D Gaussian, circle; sampled on the fly
+or, with `train_size`, as a fixed training set drawn once (Lin et al. 2018: 100,000 examples)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
-from gankit.data.batches import PositionedBatches
+from gankit.data.batches import PositionedBatches, TensorBatches
 from gankit.errors import ConfigError
 
 
@@ -84,24 +85,43 @@ class ToyBatches(PositionedBatches):
 class ToyDataModule(pl.LightningDataModule):
     """Fresh samples of `distribution` every batch; an epoch is `batches_per_epoch` batches.
 
-    `on_device`: the samples are drawn on the training device (no host-to-device copy per batch).
+    `train_size`: instead, a fixed training set of that many samples, drawn once from a generator seeded with
+    `data_seed` (the same set for every run with that seed) and shuffled each epoch; an epoch is then one pass,
+    train_size // batch_size batches (`batches_per_epoch` is unused).
+    `on_device`: the samples are drawn (or the set is held) on the training device (no copy per batch).
     """
 
-    def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100, on_device: bool = True):
+    def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100, on_device: bool = True,
+                 train_size: int | None = None, data_seed: int = 0):
         super().__init__()
         if int(batch_size) < 1 or int(batches_per_epoch) < 1:
             raise ConfigError(
                 f"dataset.batch_size and dataset.batches_per_epoch must be >= 1, "
                 f"got {batch_size} and {batches_per_epoch}"
             )
+        if train_size is not None and int(train_size) < int(batch_size):
+            raise ConfigError(f"dataset.train_size={train_size} must be at least dataset.batch_size={batch_size} "
+                              "(or null: fresh samples every batch)")
         self.distribution, self.on_device = distribution, bool(on_device)
         self.batch_size, self.batches_per_epoch = int(batch_size), int(batches_per_epoch)
+        self.train_size = None if train_size is None else int(train_size)
+        self.data_seed = int(data_seed)
+        self.train_set: Tensor | None = None  # [train_size, D] once drawn
 
-    def train_dataloader(self) -> ToyBatches:
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_size is not None and self.train_set is None:
+            generator = torch.Generator().manual_seed(self.data_seed)  # on the CPU: alike on every device
+            self.train_set = self.distribution.sample(self.train_size, device="cpu", generator=generator)
+
+    def train_dataloader(self) -> ToyBatches | TensorBatches:
         trainer = self.trainer
         device = trainer.strategy.root_device if self.on_device and trainer is not None else None
         rank = trainer.global_rank if trainer is not None else 0
-        return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank, device=device)
+        if self.train_size is None:
+            return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank, device=device)
+        self.setup()
+        data = self.train_set if device is None else self.train_set.to(device)
+        return TensorBatches(data, self.batch_size, rank=rank)
 
     def sample_real(self, n: int) -> Tensor:
         return self.distribution.sample(n)

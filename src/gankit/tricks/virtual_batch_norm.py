@@ -23,9 +23,12 @@ if TYPE_CHECKING:
 
 
 class VirtualBatchNorm(nn.Module):
-    """VBN over channels (dim 1) of [B, C] or [B, C, H, W]; gamma ~ N(1, 0.02), beta = 0, eps 1e-5."""
+    """VBN over channels (dim 1) of [B, C] or [B, C, H, W]; gamma ~ N(1, 0.02), beta = 0, eps 1e-5.
 
-    def __init__(self, num_features: int, eps: float = 1e-5):
+    `momentum` is accepted so that VBN can replace a configured BatchNorm (e.g. model=pacgan_mlp's momentum 0.05),
+    and unused: VBN keeps no running statistics; the reference batch stands in for them."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = None):
         super().__init__()
         self.eps = float(eps)
         self.weight = nn.Parameter(1.0 + 0.02 * torch.randn(num_features))  # gamma [C]
