@@ -57,9 +57,11 @@ def sweep(slurm, tmp_path_factory):
         jobs = interrupt(cwd / "sweep", launched)
         output, _ = launched.communicate(timeout=420)
     finally:
-        if launched.poll() is None:
+        if launched.poll() is None:  # the test failed on the way: stop the sweep and its jobs
             launched.send_signal(signal.SIGINT)
             launched.communicate(timeout=60)
+            submitted = [p.name for p in (cwd / "sweep" / ".submitit").glob("[0-9]*")]
+            subprocess.run(["scancel", *submitted], check=False)
     assert launched.returncode == 0, output[-4000:]
     return cwd / "sweep", jobs
 

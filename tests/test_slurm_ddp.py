@@ -3,6 +3,8 @@ Lightning's SLURM environment gives them their ranks; they end with equal parame
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from tests.conftest import ROOT
@@ -24,6 +26,7 @@ def test_a_two_task_slurm_job_trains_ddp_with_ranks_from_slurm(slurm, tmp_path):
     (job,) = [p.name for p in (tmp_path / "sweep" / ".submitit").iterdir() if p.is_dir()]
     script = (tmp_path / "sweep" / ".submitit" / job / f"{job}_submission.sh").read_text()
     assert "#SBATCH --ntasks-per-node=2" in script and "gpus" not in script and "gres" not in script
+    assert f" {sys.executable} -u -m submitit.core._submit " in script  # the submitting python
     for rank in (0, 1):  # one srun task a rank, each with its own log; Lightning took the ranks from SLURM
         log = (tmp_path / "sweep" / ".submitit" / job / f"{job}_{rank}_log.err").read_text()
         assert f"Initializing distributed: GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in log, log[-3000:]
