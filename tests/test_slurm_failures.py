@@ -25,10 +25,11 @@ def test_a_job_slurm_refuses_stops_the_sweep_with_one_line(slurm, tmp_path, requ
 
 def test_a_job_that_dies_on_the_node_is_listed_as_failed_with_the_last_line_of_its_log(slurm, tmp_path):
     setup = "hydra.launcher.setup=['echo loading the CUDA module', 'echo module cuda/12.4 not found >&2', 'exit 3']"
-    result = run(str(ROOT / "sweep.py"), "study=cluster_smoke", "hydra/launcher=slurm", setup, "hydra.sweep.dir=sweep",
-                 cwd=tmp_path)
+    result = run(str(ROOT / "sweep.py"), "study=cluster_smoke", "logger.name=twin_a,twin_b", "hydra/launcher=slurm",
+                 setup, "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
     assert "Traceback" not in result.stderr
+    assert "error: 2 run(s) of the multirun failed: 0: SLURM job " in result.stderr  # train.py -m's one line
     runs = (tmp_path / "sweep" / "runs.csv").read_text()
     assert runs.count(",failed,") == 2, runs
     error = (tmp_path / "sweep" / "0" / "error.txt").read_text()

@@ -64,7 +64,10 @@ def gpus_per_node(cfg: DictConfig, partition: str | None) -> int | None:
 def resolve(params: dict, cfg: DictConfig) -> dict:
     """The launcher's parameters for the run composed as `cfg`, with every `auto` request filled in."""
     params = dict(params)
-    tasks = int(params.get("tasks_per_node") or 1)
+    tasks = params.get("tasks_per_node") or 1
+    if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
+        raise ConfigError(f"hydra.launcher.tasks_per_node={tasks} (from trainer.devices): give trainer.devices=N, "
+                          "the number of devices (SLURM tasks) per node")
     if params.get("gpus_per_node") == AUTO:
         params["gpus_per_node"] = gpus_per_node(cfg, params.get("partition"))
     if params.get("cpus_per_task") == AUTO:
