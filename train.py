@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
@@ -29,6 +31,7 @@ from gankit.noise import silence_known_noise
 from gankit.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+log = logging.getLogger(__name__)
 
 
 def build(node: DictConfig, **kwargs):
@@ -75,7 +78,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     if cfg.get("metrics"):  # metrics=none leaves it empty
         callbacks.append(build(cfg.metrics.callback))
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
-    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO()])
+    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
     if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
         pl.seed_everything(cfg.seed + trainer.global_rank, workers=True, verbose=False)
     if ckpt_path is not None:
@@ -83,11 +86,31 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     return trainer, gan, datamodule
 
 
+def cluster() -> list:
+    """In a SLURM job: Lightning's SLURM environment (ranks from SLURM) without its auto-requeue, so preemption has
+    one path, gankit's (callbacks/preemption.py saves last.ckpt, resume.checkpoint_path resumes it)."""
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
+
 def save_final_checkpoint(trainer: pl.Trainer) -> None:
     """last.ckpt at the final step (ModelCheckpoint saves only on its step multiples)."""
     callback = trainer.checkpoint_callback
     if callback is not None and callback.dirpath is not None:
         trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt", weights_only=False)
+
+
+def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
+    """Close the W&B run (each run of a multirun is its own). When the run was interrupted, a failure to close
+    is only logged: a preemption signals every process of the job, W&B's service too, and the interruption
+    (SIGTERM: exit 143 after saving) is what the caller must see."""
+    if not isinstance(trainer.logger, WandbLogger):
+        return
+    try:
+        trainer.logger.experiment.finish()
+    except Exception as error:
+        if not interrupted:
+            raise
+        log.warning("W&B run not closed cleanly after the interruption: %s: %s", type(error).__name__, error)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -98,9 +121,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     try:
         trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
         save_final_checkpoint(trainer)
-    finally:
-        if isinstance(trainer.logger, WandbLogger):
-            trainer.logger.experiment.finish()  # each run of a multirun is its own W&B run
+    except BaseException:
+        finish_wandb(trainer, interrupted=True)
+        raise
+    finish_wandb(trainer)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
     metrics["step"] = trainer.global_step
     history = []  # every evaluation: {"step": N, "eval/<metric>": value}

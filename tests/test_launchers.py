@@ -6,6 +6,7 @@ import sys
 
 import yaml
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from tests.conftest import CONF_DIR, ROOT
 
@@ -38,13 +39,28 @@ def test_a_failed_run_does_not_stop_the_others_and_the_multirun_exits_1_with_one
     assert (tmp_path / "sweep" / "1" / "metrics.json").is_file()
 
 
-def test_the_slurm_launcher_preset_composes_over_submitit(tmp_path):
+def slurm_requests(*overrides):
+    """What hydra/launcher=slurm asks SLURM for, for the run `overrides` compose (gankit.slurm.requests)."""
+    from gankit.slurm.requests import resolve
+
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("train", overrides=["hydra/launcher=slurm", "trainer.devices=4"], return_hydra_config=True)
-    launcher = cfg.hydra.launcher
-    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
-    assert launcher.tasks_per_node == 4 and launcher.gpus_per_node == 4 and launcher.nodes == 1
-    assert launcher.timeout_min > 0 and "max_num_timeout" in launcher
+        cfg = compose("train", overrides=["hydra/launcher=slurm", *overrides], return_hydra_config=True)
+    launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+    assert launcher["_target_"] == "hydra_plugins.gankit_slurm.slurm_launcher.SlurmLauncher"
+    return resolve(launcher, cfg)
+
+
+def test_the_slurm_launcher_asks_for_one_task_a_device_and_gpus_only_for_gpu_runs():
+    cpu = slurm_requests("trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu", "dataset=ring")
+    assert (cpu["tasks_per_node"], cpu["gpus_per_node"], cpu["cpus_per_task"], cpu["mem_gb"]) == (2, None, 1, 8)
+    gpu = slurm_requests("trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2", "trainer.accelerator=gpu",
+                         "dataset=folder", "dataset.num_workers=3")
+    assert (gpu["nodes"], gpu["tasks_per_node"], gpu["gpus_per_node"], gpu["cpus_per_task"], gpu["mem_gb"]) == (
+        2, 4, 4, 4, 4 * (4 + 3))
+    given = slurm_requests("trainer.accelerator=gpu", "hydra.launcher.gpus_per_node=2", "hydra.launcher.mem_gb=32",
+                           "hydra.launcher.cpus_per_task=6", "hydra.launcher.partition=a100")
+    assert (given["gpus_per_node"], given["mem_gb"], given["cpus_per_task"], given["partition"]) == (2, 32, 6, "a100")
+    assert given["signal_delay_s"] > 0 and given["max_num_timeout"] > 0 and given["timeout_min"] > 0
 
 
 def test_optuna_searches_learning_rates_and_d_steps_on_the_main_metric(tmp_path):

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gankit.checkpoint_io import load_safely
 from tests import wandb_files
 from tests.conftest import ROOT
@@ -78,3 +80,16 @@ def test_sigterm_saves_a_checkpoint_and_no_secret_reaches_the_run_directory(tmp_
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_the_slurm_time_limit_notice_requeues_only_while_requeues_are_left(monkeypatch, caplog):
+    """With the allowed requeues spent, the notice is logged and nothing is requeued (no scontrol here to call)."""
+    from gankit.callbacks.preemption import SaveOnPreemption
+
+    monkeypatch.setenv("SLURM_JOB_ID", "41")
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "3")
+    monkeypatch.setenv("GANKIT_SLURM_MAX_REQUEUES", "3")
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: pytest.fail(f"requeued: {a}"))
+    with caplog.at_level("WARNING"):
+        SaveOnPreemption()._requeue(signal.SIGUSR2, None)
+    assert "job 41 already restarted 3 times (at most 3): not requeued" in caplog.text

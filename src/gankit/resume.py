@@ -4,12 +4,14 @@
 `-m`, the newest sweep, each job from its own subdirectory): the run's own directory, its overrides (the
 ones given now added on top) and its W&B run id. `ckpt_path=PATH` inside a run directory does the same for
 that run. With `hydra.run.dir=DIR ckpt_path=last`, DIR's checkpoint is resumed if there is one, otherwise
-a new run starts there (a command a preemptible job can repeat unchanged).
+a new run starts there (a command a preemptible job can repeat unchanged). A SLURM job that was requeued
+(SLURM_RESTART_COUNT > 0) resumes its run directory's checkpoint without being asked.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -97,7 +99,7 @@ def checkpoint_path(cfg: DictConfig) -> Path | None:
     """The checkpoint this run resumes from, or None (ckpt_path unset, or `last` with no checkpoint yet)."""
     value = cfg.get("ckpt_path")
     if value is None:
-        return None
+        return requeued(cfg)
     if str(value) == "last":
         path = Path(cfg.paths.output_dir) / LAST
         if not path.is_file():
@@ -107,6 +109,17 @@ def checkpoint_path(cfg: DictConfig) -> Path | None:
     path = Path(str(value))
     if path.is_dir():
         raise ConfigError(f"ckpt_path={value} is a folder; give its checkpoints/last.ckpt (or ckpt_path=last)")
+    return path
+
+
+def requeued(cfg: DictConfig) -> Path | None:
+    """The run directory's last.ckpt when this is a SLURM job SLURM restarted (requeued after a preemption or
+    a time-limit notice) and the interrupted attempt saved one; None otherwise."""
+    restarts = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
+    path = Path(cfg.paths.output_dir) / LAST
+    if restarts < 1 or not path.is_file():
+        return None
+    log.warning("SLURM job %s restarted (%d): resuming from %s", os.environ.get("SLURM_JOB_ID"), restarts, path)
     return path
 
 
