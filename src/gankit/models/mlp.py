@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import torch
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError
@@ -18,6 +19,17 @@ def _check_widths(hidden: Sequence[int]) -> list[int]:
     if not widths or any(int(w) < 1 for w in widths):
         raise ConfigError(f"model hidden sizes must be a non-empty list of positive ints, got {widths}")
     return [int(w) for w in widths]
+
+
+class GaussianNoise(nn.Module):
+    """x + N(0, std^2) in training mode, x in eval mode (the authors' Improved-GAN D adds it before each layer)."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        self.std = float(std)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
 
 
 class MLPGenerator(nn.Module):
@@ -49,25 +61,36 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x [B, *data_shape] -> (logits [B], last hidden features [B, hidden[-1]])."""
+    """x [B, *data_shape] -> (logits [B], last hidden features [B, hidden[-1]]).
+
+    `input_noise`, `hidden_noise`: std of Gaussian noise added in training mode to the input and to each hidden
+    layer's output before the next layer (0: none); the features returned are taken before the noise.
+    """
 
     def __init__(
         self,
         data_shape: Sequence[int],
         hidden: Sequence[int] = (256, 256),
         head: Callable[[int], nn.Module] = linear_head,
+        input_noise: float = 0.0,
+        hidden_noise: float = 0.0,
     ):
         super().__init__()
         widths = _check_widths(hidden)
+        if float(input_noise) < 0 or float(hidden_noise) < 0:
+            raise ConfigError(f"model.discriminator noise stds must be >= 0, got {input_noise}, {hidden_noise}")
         layers: list[nn.Module] = [nn.Flatten()]
         width_in = math.prod(int(s) for s in data_shape)
-        for width in widths:
+        for i, width in enumerate(widths):
+            std = float(input_noise if i == 0 else hidden_noise)
+            layers += [GaussianNoise(std)] if std > 0 else []
             layers += [nn.Linear(width_in, width), nn.LeakyReLU(0.2)]
             width_in = width
         self.body = nn.Sequential(*layers)
         self.feature_dim = width_in
+        self.head_noise = GaussianNoise(hidden_noise) if float(hidden_noise) > 0 else nn.Identity()
         self.head = head(width_in)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         features = self.body(x)  # [B, F]
-        return self.head(features).squeeze(-1), features
+        return self.head(self.head_noise(features)).squeeze(-1), features
