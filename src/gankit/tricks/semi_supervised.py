@@ -216,7 +216,7 @@ class SemiSupervised(Technique):
         """% of the test split misclassified by D (eval mode: no noise, no augmentation), with `parameters`
         instead of D's own when given."""
         images, labels = self._test
-        was_training = gan.training
+        modes = [(module, module.training) for module in gan.modules()]  # restored exactly afterwards
         gan.eval()
         wrong = 0
         try:
@@ -226,7 +226,8 @@ class SemiSupervised(Technique):
                     class_logits, _ = gan.discriminate(x, parameters=parameters, keep_state=True)  # [b, K]
                     wrong += int((class_logits.argmax(1).cpu() != labels[start:start + self.eval_batch]).sum())
         finally:
-            gan.train(was_training)
+            for module, training in modes:
+                module.train(training)
         return 100.0 * wrong / len(labels)
 
     def evaluate(self, gan: GAN) -> dict[str, float]:
