@@ -1,5 +1,5 @@
 """torchvision sets on small files the test writes in each on-disk format: MNIST's IDX files, CIFAR-10's
-pickled batches, CelebA's folder and partition list; loaded through the real datamodules."""
+pickled batches, SVHN's MATLAB files, CelebA's folder and partition list; loaded through the real datamodules."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from gankit.data.folder import ImageFilesDataModule
-from gankit.data.vision import CelebAFiles, CIFAR10Files, FashionMNISTFiles, InMemoryImages, MNISTFiles
+from gankit.data.vision import CelebAFiles, CIFAR10Files, FashionMNISTFiles, InMemoryImages, MNISTFiles, SVHNFiles
 from gankit.errors import ConfigError
 from train import train
 
@@ -55,6 +55,23 @@ def write_cifar(root: Path, per_batch: int = 3) -> np.ndarray:
         if name != "test_batch":
             train.append(data.reshape(-1, 3, 32, 32))
     return np.concatenate(train)
+
+
+def write_svhn(root: Path, n_train: int = 6, n_test: int = 4) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """train_32x32.mat and test_32x32.mat as torchvision reads them: X [32, 32, 3, N] uint8, y [N, 1] in 1..10
+    (10 is the digit 0); returns {split: (X, y)}."""
+    import scipy.io
+
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(2)
+    written = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        x = rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8)
+        y = rng.integers(1, 11, size=(n, 1)).astype(np.uint8)
+        y[0] = 10
+        scipy.io.savemat(root / f"{split}_32x32.mat", {"X": x, "y": y})
+        written[split] = (x, y)
+    return written
 
 
 def in_range(x: torch.Tensor) -> bool:
@@ -135,6 +152,39 @@ def test_missing_files_stop_with_one_line_naming_the_folder_and_the_files(tmp_pa
         dm.prepare_data()
     message = str(error.value)
     assert "\n" not in message and f"{tmp_path}/{files}" in message and "dataset.download=true" in message
+
+
+def test_svhn_mat_files_load_exactly_with_labels_0_to_9(tmp_path):
+    written = write_svhn(tmp_path / "SVHN")
+    dm = InMemoryImages(SVHNFiles(str(tmp_path / "SVHN")), image_size=32, channels=3, batch_size=2, download=False)
+    dm.prepare_data()
+    dm.setup("fit")
+    x, y = written["train"]
+    assert torch.equal(dm.train_images, torch.from_numpy(x.transpose(3, 2, 0, 1)).float() / 127.5 - 1)
+    assert torch.equal(dm.train_labels, torch.from_numpy(np.where(y == 10, 0, y).reshape(-1).astype(np.int64)))
+    assert dm.train_labels[0] == 0 and dm.test_images.shape == (4, 3, 32, 32) and len(dm.test_labels) == 4
+    assert all(b.shape == (2, 3, 32, 32) and in_range(b) for b in dm.train_dataloader())
+
+
+def test_missing_svhn_files_stop_with_one_line(tmp_path):
+    dm = InMemoryImages(SVHNFiles(str(tmp_path / "SVHN")), download=False)
+    with pytest.raises(ConfigError, match=f"SVHN files not found in {tmp_path}/SVHN: expected train_32x32.mat, "
+                                          "test_32x32.mat; put them there or set dataset.download=true"):
+        dm.prepare_data()
+
+
+def test_mnist_and_cifar_labels_are_read_from_their_files(tmp_path):
+    write_mnist(tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    expected = {train: torch.from_numpy(np.frombuffer((raw / f"{split}-labels-idx1-ubyte").read_bytes()[8:],
+                                                      dtype=np.uint8).astype(np.int64))
+                for train, split in ((True, "train"), (False, "t10k"))}
+    mnist = InMemoryImages(MNISTFiles(str(tmp_path)), image_size=28, batch_size=4, download=False)
+    assert torch.equal(mnist.train_labels, expected[True]) and torch.equal(mnist.test_labels, expected[False])
+    write_cifar(tmp_path, per_batch=3)
+    cifar = InMemoryImages(CIFAR10Files(str(tmp_path)), image_size=32, channels=3, batch_size=4, download=False)
+    assert cifar.train_labels.tolist() == [0] * 15 and cifar.test_labels.tolist() == [0] * 3
+    assert torch.equal(cifar.train_examples(torch.tensor([4, 1])), cifar.train_images[[4, 1]])
 
 
 def test_missing_celeba_files_name_the_folder(tmp_path):

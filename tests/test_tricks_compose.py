@@ -45,6 +45,8 @@ REFUSED = {  # (family, technique or pair) -> the one line that refuses it, befo
     ("mlp", "diffaugment"): "DiffAugment augments images",
     ("any", ("feature_matching", "unrolled")): "each replace the generator's loss",
     ("any", ("spectral_norm", "weight_norm")): "reparametrised already by another technique",
+    ("mlp", "semi_supervised"): "needs labelled data",  # the ring has no classes
+    ("any", ("pacgan", "semi_supervised")): "classifies single samples",
 }
 
 

@@ -37,11 +37,12 @@ def _compile_options(compile: bool | Mapping) -> dict | None:
 
 
 def _check_one_replacement(tricks: nn.ModuleDict) -> None:
-    """At most one technique may replace the generator's adversarial loss."""
-    replacing = [name for name, t in tricks.items() if t.replaces_generator_loss]
-    if len(replacing) > 1:
-        raise ConfigError(f"trick={' and trick='.join(replacing)} each replace the generator's loss; "
-                          "choose one of them")
+    """At most one technique may replace each player's adversarial loss."""
+    for player in ("generator", "discriminator"):
+        replacing = [name for name, t in tricks.items() if getattr(t, f"replaces_{player}_loss")]
+        if len(replacing) > 1:
+            raise ConfigError(f"trick={' and trick='.join(replacing)} each replace the {player}'s loss; "
+                              "choose one of them")
 
 
 class GAN(pl.LightningModule):
@@ -150,6 +151,20 @@ class GAN(pl.LightningModule):
         finally:
             self.discriminator.train(was_training)
 
+    def evaluate_techniques(self) -> dict[str, float]:
+        """What the techniques measure themselves at an evaluation, {name: value} (most have nothing)."""
+        values: dict[str, float] = {}
+        for technique in self.tricks.values():
+            values.update(technique.evaluate(self))
+        return values
+
+    def technique_protocols(self) -> dict:
+        """How the techniques measured what `evaluate_techniques` returned, {name: protocol}."""
+        protocols = {}
+        for technique in self.tricks.values():
+            protocols.update(technique.evaluation_protocol())
+        return protocols
+
     # --- Lightning hooks ----------------------------------------------------------------
 
     def configure_model(self) -> None:
@@ -210,7 +225,8 @@ class GAN(pl.LightningModule):
         fake_logits, fake_features = self.discriminate(fake)
         step = PlayerStep(gan=self, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features,
                           real_logits=real_logits, real_features=real_features)
-        loss = self.loss.discriminator_loss(real_logits, fake_logits)
+        replaced = any(t.replaces_discriminator_loss for t in self.tricks.values())
+        loss = real_logits.new_zeros(()) if replaced else self.loss.discriminator_loss(real_logits, fake_logits)
         loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "discriminator", self.discriminator)
         if not self._log_now:

@@ -4,6 +4,8 @@ An evaluator (gankit.metrics: ToyEvaluator, DigitsEvaluator, ImageEvaluator) pro
 `setup(datamodule, rank, world_size)`, `reset()`, `update(fake, gan)`, `compute() -> dict`,
 `protocol() -> dict` and `reference` (values fixed by the data, e.g. the digits FID floor). Every
 process generates its share of the samples; the evaluator's torchmetrics states sync in compute().
+Each evaluation also logs what the techniques measure themselves (`GAN.evaluate_techniques`, e.g. the
+test error of a classifier a technique trains); `evaluator=None` evaluates only those (no samples).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class Evaluation(pl.Callback):
     """`num_samples_periodic` samples during training, `num_samples` at the end, from a fixed seed
     (so evaluation neither consumes nor depends on the training RNG)."""
 
-    def __init__(self, evaluator, every_n_steps: int = 1000, num_samples: int = 10000,
+    def __init__(self, evaluator=None, every_n_steps: int = 1000, num_samples: int = 10000,
                  num_samples_periodic: int = 2000, batch_size: int = 500, seed: int = 0, prefix: str = "eval"):
         super().__init__()
         if int(every_n_steps) < 0:
@@ -40,6 +42,8 @@ class Evaluation(pl.Callback):
         self._ready = False
 
     def on_fit_start(self, trainer: pl.Trainer, gan) -> None:
+        if self.evaluator is None:
+            return
         self.evaluator.to(gan.device)  # the reference set is embedded on the run's device
         if not self._ready:  # rank 0 first fills the caches (classifier, reference features)
             if trainer.is_global_zero:
@@ -60,11 +64,13 @@ class Evaluation(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, gan) -> None:
         values = self.evaluate(trainer, gan, self.num_samples)
-        reference = {f"{self.prefix}/{k}": v for k, v in self.evaluator.reference.items()}
+        evaluator = self.evaluator
+        reference = {f"{self.prefix}/{k}": v for k, v in (evaluator.reference if evaluator else {}).items()}
         self.final = {k: v for k, v in {**values, **reference}.items() if k != f"{self.prefix}/seconds"}
-        self.protocol = {**self.evaluator.protocol(), "num_samples": self.num_samples, "seed": self.seed,
-                         "step": trainer.global_step, "processes": trainer.world_size,
-                         "generator": gan.evaluated_generator_name}  # G, or a technique's copy of it
+        samples = {**evaluator.protocol(), "num_samples": self.num_samples, "seed": self.seed,
+                   "generator": gan.evaluated_generator_name} if evaluator else {}  # G, or a technique's copy
+        self.protocol = {**samples, "step": trainer.global_step, "processes": trainer.world_size,
+                         **gan.technique_protocols()}
         if reference and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(reference, step=trainer.global_step)
@@ -79,10 +85,13 @@ class Evaluation(pl.Callback):
         devices = [gan.device] if gan.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed + rank)
-            self.evaluator.reset()
-            for i in range(0, share, self.batch_size):
-                self.evaluator.update(gan.sample(min(self.batch_size, share - i)), gan)
-            values = self.evaluator.compute()  # every rank: torchmetrics syncs here
+            values = {}
+            if self.evaluator is not None:
+                self.evaluator.reset()
+                for i in range(0, share, self.batch_size):
+                    self.evaluator.update(gan.sample(min(self.batch_size, share - i)), gan)
+                values = self.evaluator.compute()  # every rank: torchmetrics syncs here
+            values.update(gan.evaluate_techniques())
         values = {f"{self.prefix}/{k}": v for k, v in values.items()}
         values[f"{self.prefix}/seconds"] = time.perf_counter() - start
         if trainer.is_global_zero:

@@ -53,6 +53,16 @@ class DigitsDataModule(pl.LightningDataModule):
                 f"{len(self.train_images)} training digits"
             )
 
+    def train_examples(self, index: Tensor) -> Tensor:
+        """The training images at `index` [n], [n, 1, S, S] in [-1, 1] on the CPU."""
+        self.setup()
+        return self.train_images[index.to(self.train_images.device)].cpu()
+
+    @property
+    def test_split_description(self) -> str:
+        return (f"scikit-learn digits, {self.test_fraction:.0%} held out stratified by class with split seed "
+                f"{self.split_seed} (never trained on)")
+
     def train_dataloader(self) -> TensorBatches:
         images, trainer = self.train_images, self.trainer
         if self.on_device and trainer is not None:

@@ -1,4 +1,4 @@
-"""torchvision's MNIST, Fashion-MNIST, CIFAR-10 and CelebA under `paths.data_dir`, in their own file layouts.
+"""torchvision's MNIST, Fashion-MNIST, CIFAR-10, SVHN and CelebA under `paths.data_dir`, in their own file layouts.
 
 MNIST-size sets are read once into one uint8 tensor [N, C, S, S] held on the training device
 (`InMemoryImages`); CelebA is decoded per image by `gankit.data.folder.ImageFilesDataModule`.
@@ -54,6 +54,11 @@ class MNISTFiles:
                     shutil.copyfileobj(src, dst)
         return self.dataset(str(self.root), train=train, download=False).data.unsqueeze(1)
 
+    def read_labels(self, train: bool = True) -> Tensor:
+        """int64 [N], classes 0..9."""
+        self.read(train)  # unpacks .gz files
+        return self.dataset(str(self.root), train=train, download=False).targets.long()
+
 
 class FashionMNISTFiles(MNISTFiles):
     """`<root>/FashionMNIST/raw/`, the same IDX files as MNIST (Xiao et al. 2017)."""
@@ -91,17 +96,62 @@ class CIFAR10Files:
     def download(self) -> None:
         tvd.CIFAR10(str(self.root), train=True, download=True)
 
-    def read(self, train: bool = True) -> Tensor:
-        """uint8 [N, 3, 32, 32]."""
-        parts = []
+    def _entries(self, train: bool) -> list[dict]:
+        entries = []
         for name in self.train_batches if train else self.test_batches:
             with open(self.folder / name, "rb") as f:
                 try:
-                    entry = _ArraysOnly(f, encoding="latin1").load()
+                    entries.append(_ArraysOnly(f, encoding="latin1").load())
                 except pickle.UnpicklingError as error:
                     raise ConfigError(f"{self.folder / name} is not a CIFAR-10 batch ({error})") from None
-            parts.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        return entries
+
+    def read(self, train: bool = True) -> Tensor:
+        """uint8 [N, 3, 32, 32]."""
+        parts = [np.asarray(e["data"], dtype=np.uint8).reshape(-1, 3, 32, 32) for e in self._entries(train)]
         return torch.from_numpy(np.concatenate(parts))
+
+    def read_labels(self, train: bool = True) -> Tensor:
+        """int64 [N], classes 0..9."""
+        return torch.tensor([int(k) for e in self._entries(train) for k in e["labels"]], dtype=torch.long)
+
+
+class SVHNFiles:
+    """`<root>/{train,test}_32x32.mat` (torchvision's SVHN layout, Netzer et al. 2011, cropped digits): MATLAB
+    files with `X` [32, 32, 3, N] uint8 and `y` [N, 1] in 1..10, where 10 is the digit 0."""
+
+    splits = {True: "train", False: "test"}
+
+    def __init__(self, root: str):
+        self.root, self.name = Path(root).expanduser(), "SVHN"
+        self.folder = self.root
+        self.files = [tvd.SVHN.split_list[split][1] for split in self.splits.values()]
+        self.expected = ", ".join(self.files)
+
+    def available(self) -> bool:
+        return all((self.folder / f).is_file() for f in self.files)
+
+    def download(self) -> None:
+        for split in self.splits.values():
+            tvd.SVHN(str(self.root), split=split, download=True)
+
+    def _load(self, train: bool) -> dict:
+        import scipy.io  # a dependency of scikit-learn, which gankit requires
+
+        path = self.folder / tvd.SVHN.split_list[self.splits[train]][1]
+        try:
+            return scipy.io.loadmat(str(path), variable_names=["X", "y"])
+        except (ValueError, TypeError, OSError) as error:
+            raise ConfigError(f"{path} is not an SVHN .mat file ({error})") from None
+
+    def read(self, train: bool = True) -> Tensor:
+        """uint8 [N, 3, 32, 32]."""
+        return torch.from_numpy(np.ascontiguousarray(self._load(train)["X"].transpose(3, 2, 0, 1)))
+
+    def read_labels(self, train: bool = True) -> Tensor:
+        """int64 [N], classes 0..9 (SVHN's label 10 is the digit 0, as torchvision maps it)."""
+        labels = torch.from_numpy(self._load(train)["y"].astype(np.int64).reshape(-1))
+        return torch.where(labels == 10, 0, labels)
 
 
 class CelebAFiles:
@@ -158,6 +208,7 @@ class InMemoryImages(pl.LightningDataModule):
         self.hflip = bool(hflip)
         self._train: Tensor | None = None  # uint8 [N, C, S, S], on the training device
         self._test: Tensor | None = None  # float [M, C, S, S] in [-1, 1], CPU, read on first use
+        self._labels: dict[bool, Tensor] = {}  # train (True) / test (False) labels [N], read on first use
         self._prepared = False
 
     def prepare_data(self) -> None:
@@ -198,6 +249,33 @@ class InMemoryImages(pl.LightningDataModule):
             self.setup()
             self._test = to_signed(self._fit(self.source.read(train=False)))
         return self._test
+
+    def train_examples(self, index: Tensor) -> Tensor:
+        """The training images at `index` [n], float [n, C, S, S] in [-1, 1] on the CPU."""
+        self.setup()
+        return to_signed(self._train[index.to(self._train.device)].cpu())
+
+    def _read_labels(self, train: bool) -> Tensor:
+        if not hasattr(self.source, "read_labels"):
+            raise ConfigError(f"{self.source.name} has no class labels in gankit")
+        if train not in self._labels:
+            self.setup()
+            self._labels[train] = self.source.read_labels(train=train)
+        return self._labels[train]
+
+    @property
+    def train_labels(self) -> Tensor:
+        """Classes [N] of the training images (int64, CPU)."""
+        return self._read_labels(True)
+
+    @property
+    def test_labels(self) -> Tensor:
+        """Classes [M] of the test images (int64, CPU)."""
+        return self._read_labels(False)
+
+    @property
+    def test_split_description(self) -> str:
+        return f"{self.source.name}'s official test split"
 
     def sample_real(self, n: int) -> Tensor:
         """n random training images, float [n, C, S, S] in [-1, 1] on the CPU."""

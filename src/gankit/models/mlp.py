@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import torch
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError
@@ -45,6 +46,17 @@ class Maxout(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.linear(x).view(x.shape[0], self.out_features, self.pieces).amax(-1)  # [B, out]
+
+
+class GaussianNoise(nn.Module):
+    """x + N(0, std^2) in training mode, x in eval mode (the authors' Improved-GAN D adds it before each layer)."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        self.std = float(std)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
 
 
 class MLPGenerator(nn.Module):
@@ -86,6 +98,8 @@ class MLPDiscriminator(nn.Module):
 
     Hidden layers are Linear -> LeakyReLU(0.2), or with `maxout_pieces` = k maxout layers of k pieces;
     `init_std`: N(0, std) weights and zero biases (the head too).
+    `input_noise`, `hidden_noise`: std of Gaussian noise added in training mode to the input and to each hidden
+    layer's output before the next layer (0: none); the features returned are taken before the noise.
     """
 
     def __init__(
@@ -95,15 +109,21 @@ class MLPDiscriminator(nn.Module):
         head: Callable[[int], nn.Module] = linear_head,
         maxout_pieces: int | None = None,
         init_std: float | None = None,
+        input_noise: float = 0.0,
+        hidden_noise: float = 0.0,
     ):
         super().__init__()
         widths = _check_widths(hidden)
         if maxout_pieces is not None and int(maxout_pieces) < 2:
             raise ConfigError(f"model.discriminator.maxout_pieces must be >= 2 (or null for LeakyReLU layers), "
                               f"got {maxout_pieces}")
+        if float(input_noise) < 0 or float(hidden_noise) < 0:
+            raise ConfigError(f"model.discriminator noise stds must be >= 0, got {input_noise}, {hidden_noise}")
         layers: list[nn.Module] = [nn.Flatten()]
         width_in = math.prod(int(s) for s in data_shape)
-        for width in widths:
+        for i, width in enumerate(widths):
+            std = float(input_noise if i == 0 else hidden_noise)
+            layers += [GaussianNoise(std)] if std > 0 else []
             if maxout_pieces is None:
                 layers += [nn.Linear(width_in, width), nn.LeakyReLU(0.2)]
             else:
@@ -111,9 +131,10 @@ class MLPDiscriminator(nn.Module):
             width_in = width
         self.body = nn.Sequential(*layers)
         self.feature_dim = width_in
+        self.head_noise = GaussianNoise(hidden_noise) if float(hidden_noise) > 0 else nn.Identity()
         self.head = head(width_in)
         _initialise(self, init_std)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         features = self.body(x)  # [B, F]
-        return self.head(features).squeeze(-1), features
+        return self.head(self.head_noise(features)).squeeze(-1), features

@@ -7,7 +7,9 @@ checkpointed and synchronised; the loop calls the hooks below and never names a 
 - discriminator_input: transform every batch D sees, real and generated, in every caller of D;
 - discriminator_term / generator_term: an extra loss term for one player's update;
 - evaluation_generator: the network that sampling, figures and metrics use instead of G;
-- after_step: react to a player's optimizer step (running means, EMA).
+- after_step: react to a player's optimizer step (running means, EMA);
+- evaluate / evaluation_protocol: values a technique measures itself at every evaluation (e.g. the test
+  error of a classifier it trains), logged as eval/<name> beside the evaluator's, and how they were measured.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Technique(nn.Module):
     """Base class: every hook is optional; a term hook returns an extra loss term or None."""
 
     replaces_generator_loss: bool = False  # True: G minimises only the techniques' terms
+    replaces_discriminator_loss: bool = False  # True: D minimises only the techniques' terms
     scores_points: bool = True  # False: D scores groups of samples, so a per-point D(x) does not exist
     build_order: int = 1  # build hooks run in this order: 0 reshapes networks, 1 reparametrises, 2 copies them
     input_order: int = 1  # input transforms run in this order: 1 per sample (augmentations), 2 groups samples
@@ -52,3 +55,11 @@ class Technique(nn.Module):
 
     def after_step(self, player: str, network: nn.Module) -> None:
         """Called after `player` ('generator' or 'discriminator') took an optimizer step."""
+
+    def evaluate(self, gan: GAN) -> dict[str, float]:
+        """{name: value} measured by the technique at each evaluation (logged as eval/<name>); {}: none."""
+        return {}
+
+    def evaluation_protocol(self) -> dict:
+        """How `evaluate` measured its values (written to metrics.json's protocol); {}: nothing measured."""
+        return {}
