@@ -2,6 +2,7 @@
 
     python sweep.py study=NAME [key=value ...]   launch conf/sweep/NAME.yaml as a Hydra multirun, then aggregate
     python sweep.py aggregate DIR                 re-aggregate a sweep directory (also a plain `train.py -m` one)
+    python sweep.py dashboard DIR                 a W&B workspace for the sweep (offline: its specification)
     python sweep.py list                          the studies
 
 Extra key=value pairs go to every run; one whose key is an axis replaces that axis' values
@@ -20,10 +21,12 @@ from omegaconf import OmegaConf
 
 from gankit import report
 from gankit.errors import ConfigError
+from gankit.montage import write_montage
 
 ROOT = Path(__file__).resolve().parent
 STUDIES = ROOT / "conf" / "sweep"
-USAGE = "usage: python sweep.py study=NAME [key=value ...] | python sweep.py aggregate DIR | python sweep.py list"
+USAGE = ("usage: python sweep.py study=NAME [key=value ...] | python sweep.py aggregate DIR | "
+         "python sweep.py dashboard DIR | python sweep.py list")
 
 
 def load_study(name: str):
@@ -106,6 +109,8 @@ def aggregate(sweep_dir: Path) -> int:
     images = [sweep_dir / "comparison.png", sweep_dir / "history.png"]
     report.plot_bars(rows, main, images[0])
     report.plot_history(rows, main, images[1])
+    if write_montage(rows, sweep_dir / "samples.png", main):
+        images.append(sweep_dir / "samples.png")
     report.write_csv(rows, runs, metrics, sweep_dir, reference)
     table = report.markdown_table(rows, metrics, reference, published)
     failed = report.failures(runs)
@@ -130,6 +135,51 @@ def aggregate(sweep_dir: Path) -> int:
     return 1 if failed else 0
 
 
+def dashboard(sweep_dir: Path) -> int:
+    """A W&B workspace for the sweep: offline its specification in dashboard.json; online saved, its URL printed."""
+    from gankit import dashboard as board
+
+    sweep_dir = Path(sweep_dir)
+    axes, runs = report.load_runs(sweep_dir)
+    spec_file = sweep_dir / "sweep.yaml"
+    study = OmegaConf.load(spec_file) if spec_file.is_file() else OmegaConf.create({})
+    config = _run_config(runs)
+    if "WandbLogger" not in str(OmegaConf.select(config, "logger._target_", default="")):
+        raise ConfigError(f"the runs of {sweep_dir} did not log to W&B (logger={config.get('logger')}); "
+                          "a dashboard needs logger=wandb")
+    group = OmegaConf.select(config, "study.name", default=None) or str(sweep_dir)
+    project = str(config.logger.get("project") or "gankit")
+    online = os.environ.get("WANDB_MODE", str(config.logger.get("mode") or "offline")) == "online"
+    entity = config.logger.get("entity") or os.environ.get("WANDB_ENTITY")
+    if online and not entity:
+        import wandb
+
+        try:
+            entity = wandb.Api().default_entity
+        except Exception as error:  # no API key: one line
+            raise ConfigError(f"cannot publish the dashboard: {str(error).splitlines()[0]} (or set WANDB_API_KEY); "
+                              f"without WANDB_MODE=online it writes {sweep_dir / 'dashboard.json'} instead") from error
+    metrics = list(dict.fromkeys(_columns(study, config, runs)))
+    workspace = board.build_workspace(entity=str(entity or "ENTITY"), project=project, group=group, axes=axes,
+                                      metrics=metrics)
+    path = board.write_specification(workspace, sweep_dir / "dashboard.json")
+    if not online:
+        print(f"dashboard: wrote the W&B workspace specification to {path} (group {group!r}, project {project!r}, "
+              f"grouped by {', '.join(a for a in axes if a != report.SEED_AXIS) or 'nothing'}). To publish it: "
+              f"`wandb sync {sweep_dir}/*/wandb/offline-run-* {sweep_dir}/wandb/offline-run-*`, then "
+              f"`WANDB_MODE=online python sweep.py dashboard {sweep_dir}` after `wandb login`"
+              + ("" if entity else " (set logger.entity or WANDB_ENTITY, else your default entity is used)"))
+        return 0
+    try:
+        url = board.publish(workspace)
+    except Exception as error:  # no login, no network, no such project: say so in one line
+        raise ConfigError(f"could not publish the dashboard to W&B ({type(error).__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else ''}); its specification is in {path}") \
+            from error
+    print(f"dashboard: {url}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["list"]:
         for path in sorted(STUDIES.glob("*.yaml")):
@@ -138,6 +188,8 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["aggregate"] and len(argv) == 2:
         return aggregate(Path(argv[1]))
+    if argv[:1] == ["dashboard"] and len(argv) == 2:
+        return dashboard(Path(argv[1]))
     if argv and argv[0].startswith("study="):
         return run_study(argv[0].partition("=")[2], argv[1:])
     raise ConfigError(USAGE)

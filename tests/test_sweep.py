@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests import wandb_files
 from tests.conftest import ROOT
@@ -58,8 +59,10 @@ def test_the_table_has_every_cell_and_equals_the_runs_metrics(smoke):
     assert "trick=none seed=oops: failed" in result.stdout  # printed too
     history = json.loads((sweep_dir / "0" / "evaluations.json").read_text())  # every evaluation of a run
     assert [point["step"] for point in history] == [6, 12] and "eval/modes" in history[0]
-    for picture in ("comparison.png", "history.png"):
+    for picture in ("comparison.png", "history.png", "samples.png"):  # samples: one panel per run, same axes
         assert (sweep_dir / picture).stat().st_size > 10_000
+    points = torch.load(sweep_dir / "0" / "samples" / "final_points.pt", weights_only=True)
+    assert points["step"] == 12 and points["fake"].shape == points["real"].shape == (1000, 2)
 
 
 def test_runs_of_a_sweep_share_a_wandb_group_and_carry_their_overrides_as_tags(smoke):
@@ -78,6 +81,8 @@ def test_runs_of_a_sweep_share_a_wandb_group_and_carry_their_overrides_as_tags(s
     assert len(tables) == 1
     table = json.loads(tables[0].read_text())
     assert [row[0] for row in table["data"]] == ["none", "label_smoothing"]
+    logged = {p.name.split("_")[0] for p in aggregate.parent.glob("files/media/images/pictures/*.png")}
+    assert logged == {"comparison", "history", "samples"}
 
 
 def test_aggregate_lists_runs_that_never_finished_or_never_started(smoke, tmp_path):
@@ -100,3 +105,33 @@ def test_bad_sweep_input_gives_one_line(tmp_path):
         result = sweep(*args, cwd=tmp_path)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_dashboard_offline_writes_the_workspace_it_would_publish(smoke, tmp_path):
+    sweep_dir, _ = smoke
+    result = sweep("dashboard", str(sweep_dir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "To publish it: `wandb sync" in result.stdout
+    assert "WANDB_MODE=online python sweep.py dashboard" in result.stdout
+    view = json.loads((sweep_dir / "dashboard.json").read_text())
+    assert view["project"] == "gankit" and view["displayName"] == "study smoke"
+    runset = view["spec"]["section"]["runSets"][0]
+    assert runset["filters"]["filters"] == [{"key": {"section": "run", "name": "group"}, "op": "=", "value": "smoke",
+                                             "disabled": False}]
+    assert runset["grouping"] == [{"section": "config", "name": "study.value.overrides.trick"}]  # not by seed
+    panels = [p for s in view["spec"]["section"]["panelBankConfig"]["sections"] for p in s["panels"]]
+    lines = {p["config"]["metrics"][0] for p in panels if p["viewType"] == "Run History Line Plot"}
+    assert {"eval/modes", "eval/reverse_kl", "eval/high_quality", "train/g_loss"} <= lines
+    media = {k for p in panels if p["viewType"] == "Media Browser" for k in p["config"].get("mediaKeys", [])}
+    assert {"samples", "pictures/samples", "pictures/comparison"} <= media
+    assert any("results" in json.dumps(p) for p in panels if p["viewType"] == "Weave")  # the aggregate table
+
+
+def test_dashboard_online_without_a_login_says_so_in_one_line(smoke, tmp_path):
+    sweep_dir, _ = smoke
+    result = subprocess.run([sys.executable, str(ROOT / "sweep.py"), "dashboard", str(sweep_dir)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "WANDB_MODE": "online", "WANDB_API_KEY": "",
+                                 "HOME": str(tmp_path), "NETRC": str(tmp_path / "none")})
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "cannot publish the dashboard" in lines[0], result.stderr

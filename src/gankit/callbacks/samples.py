@@ -52,7 +52,22 @@ class SampleWriter(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, gan) -> None:
         self.write(trainer, gan)
+        self.save_points(trainer, gan)
         self.write_final(trainer, gan)
+
+    def save_points(self, trainer: pl.Trainer, gan) -> Path | None:
+        """Vector data: the final samples from the fixed noise and as many real ones, {"step", "fake": [N, D],
+        "real": [N, D]} in `final_points.pt`, so a sweep can draw every run on the same axes."""
+        if not trainer.is_global_zero:
+            return None
+        fake = gan.sample(self.num_samples, noise=self.noise)
+        if fake.dim() != 2:
+            return None
+        path = self.dirpath / "final_points.pt"
+        real = trainer.datamodule.sample_real(self.num_samples)
+        torch.save({"step": trainer.global_step, "fake": fake.detach().float().cpu(),
+                    "real": real.detach().float().cpu()}, path)
+        return path
 
     def write(self, trainer: pl.Trainer, gan) -> Path | None:
         if not trainer.is_global_zero or self._last_written == trainer.global_step:
