@@ -75,7 +75,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     if checkpoint is not None:
         resume.check_fits(checkpoint, gan, ckpt_path)
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
-    if cfg.get("metrics"):  # metrics=none leaves it empty
+    if (cfg.get("metrics") or {}).get("callback"):  # metrics=none leaves it empty (a preset may still set main)
         callbacks.append(build(cfg.metrics.callback))
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
@@ -144,7 +144,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def main_metric(cfg: DictConfig, metrics: dict) -> float | None:
     """The value of `metrics.main` (what sweeps compare and Optuna optimises); None without metrics."""
     name = OmegaConf.select(cfg, "metrics.main", default=None)
-    if name is None:
+    if name is None or OmegaConf.select(cfg, "metrics.callback", default=None) is None:  # no evaluation
         return None
     if name not in metrics:
         raise ConfigError(f"metrics.main={name} is not among the run's metrics: {', '.join(sorted(metrics))}")

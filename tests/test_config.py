@@ -10,7 +10,7 @@ from train import build_run
 # conf/sweep holds sweep.py's studies and conf/hydra Hydra's own settings: not groups of a run
 GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name not in {"sweep", "hydra"})
 TOY = {"ring", "grid", "gaussian1d", "circle"}
-IMAGE_FILES = {"mnist", "fashion_mnist", "cifar10", "celeba", "folder"}  # files read in setup, not here
+IMAGE_FILES = {"mnist", "fashion_mnist", "cifar10", "svhn", "celeba", "folder"}  # files read in setup, not here
 
 
 def companions(group: str, option: str) -> list[str]:
