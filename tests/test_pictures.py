@@ -41,7 +41,7 @@ def test_toy_runs_draw_d_over_the_data_and_animate_it_without_image_only_picture
                       "callbacks.samples.every_n_steps=2", "logger=csv"))
     samples = tmp_path / "samples"
     assert sorted(p.name for p in samples.iterdir()) == [
-        "animation.gif", "step_0000002.png", "step_0000004.png", "step_0000006.png"]
+        "animation.gif", "final_points.pt", "step_0000002.png", "step_0000004.png", "step_0000006.png"]
     gif = Image.open(samples / "animation.gif")
     frame = Image.open(samples / "step_0000006.png")
     assert gif.n_frames == 3 and gif.width == frame.width and gif.height > frame.height  # a caption band

@@ -132,9 +132,9 @@ class ModeCollapseWarning(pl.Callback):
     and an alert."""
 
     def __init__(self, key: str = "eval/effective_modes", at_most: float = 2.0, flag: str = "eval/mode_collapse",
-                 covered: str = "eval/modes", quality: str = "eval/high_quality"):
+                 covered: str = "eval/modes", quality: str = "eval/high_quality", advice: str = ""):
         super().__init__()
-        self.key, self.at_most, self.flag = key, float(at_most), flag
+        self.key, self.at_most, self.flag, self.advice = key, float(at_most), flag, str(advice)
         self.covered, self.quality = covered, quality  # only to say in the warning what the samples cover
         self.collapsed = False
         self._seen: torch.Tensor | None = None
@@ -178,4 +178,4 @@ class ModeCollapseWarning(pl.Callback):
         quality = f"{float(metrics[self.quality]):.1f}%" if self.quality in metrics else "?"
         return (f"mode collapse at step {trainer.global_step}: the samples lie near {value:.2g} of {num_modes} modes "
                 f"({self.key}, at most {self.at_most:g}); {covered} of {num_modes} modes covered, {quality} high "
-                "quality. Try a technique against it, e.g. trick=pacgan or trick=minibatch_discrimination")
+                f"quality.{' ' + self.advice if self.advice else ''}")
