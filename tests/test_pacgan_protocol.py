@@ -67,7 +67,7 @@ def test_the_pacgan_m_options_are_pacgan_with_that_pack(make_config, pack):
 
 def test_cfg_job_shows_the_architecture_and_optimiser(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "train.py"), "experiment=pacgan_grid", "--cfg", "job"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     for line in ["hidden:\n    - 400\n    - 400\n    - 400\n    - 400", "momentum: 0.05", "bias: false",
                  "maxout_pieces: 5", "init_std: 0.02", "latent_dim: 2", "lr: 0.0001", "- 0.8",
