@@ -94,7 +94,8 @@ def test_aggregate_lists_runs_that_never_finished_or_never_started(smoke, tmp_pa
 
 
 def test_bad_sweep_input_gives_one_line(tmp_path):
-    for args, message in ((["study=nope"], "error: unknown study 'nope'; choose one of: smoke, tricks_grid"),
+    unknown = "error: unknown study 'nope'; choose one of: cluster_smoke, smoke, tricks_grid"
+    for args, message in ((["study=nope"], unknown),
                           (["aggregate", str(tmp_path)], "is not a sweep directory"),
                           ([], "usage: python sweep.py")):
         result = sweep(*args, cwd=tmp_path)
