@@ -37,6 +37,6 @@ def test_a_two_task_slurm_job_trains_ddp_with_ranks_from_slurm(slurm, tmp_path):
     assert not torch.equal(first["first_batch"], second["first_batch"])  # each rank trained on its own data
     assert len(list(run_dir.glob("wandb/offline-run-*"))) == 1  # rank 0 alone holds the W&B run ...
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == [
-        "animation.gif", "step_0000020.png", "step_0000040.png"]  # ... and writes the pictures once
+        "animation.gif", "final_points.pt", "step_0000020.png", "step_0000040.png"]  # ... and writes the pictures once
     assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["last.ckpt"]
     assert '"processes": 2' in (run_dir / "metrics.json").read_text()
