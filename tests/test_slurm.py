@@ -21,7 +21,7 @@ from tests import wandb_files
 from tests.conftest import ROOT
 from tests.slurm_cluster import job_env, local_slurm, state, wait_until  # noqa: F401 (the fixture `slurm`)
 
-STEPS = 600  # conf/sweep/cluster_smoke.yaml
+STEPS = 1200  # conf/sweep/cluster_smoke.yaml
 INTERRUPTED = ("0", "1")
 
 
@@ -33,13 +33,16 @@ def job_id(run_dir) -> str:
 def interrupt(sweep_dir, launched) -> dict[str, str]:
     """Requeue run 0 and send run 1 the time-limit notice once both train (their first checkpoint, step 100);
     then let both restart at once. {run: job id}."""
-    for run in INTERRUPTED:
+    jobs = {}
+    for run in INTERRUPTED:  # each as soon as it has its first checkpoint (the runs may not start together)
         wait_until(lambda run=run: (sweep_dir / run / "checkpoints" / "last.ckpt").is_file()
                    or launched.poll() is not None, timeout=300, what=f"run {run}'s first checkpoint")
         assert launched.poll() is None, launched.communicate()[0][-3000:]
-    jobs = {run: job_id(sweep_dir / run) for run in INTERRUPTED}
-    subprocess.run(["scontrol", "requeue", jobs["0"]], check=True)
-    subprocess.run(["scancel", "--signal=USR2", jobs["1"]], check=True)  # to the job's tasks, as --signal does
+        jobs[run] = job_id(sweep_dir / run)
+        if run == "0":
+            subprocess.run(["scontrol", "requeue", jobs[run]], check=True)
+        else:  # to the job's tasks, as --signal does
+            subprocess.run(["scancel", "--signal=USR2", jobs[run]], check=True)
     for job in jobs.values():  # SLURM holds a requeued job back about two minutes (BeginTime): start it now
         wait_until(lambda job=job: state(job) == ("PENDING", "BeginTime"), timeout=120, what=f"job {job} requeued")
         subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"], check=True)
