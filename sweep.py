@@ -92,13 +92,18 @@ def _columns(study, config, runs: list[report.Run]) -> list[str]:
     return columns or ["train/g_loss"]
 
 
-def aggregate(sweep_dir: Path) -> int:
-    """Tables (results.md, results.csv, runs.csv) and plots into sweep_dir; 1 when any run did not finish."""
-    sweep_dir = Path(sweep_dir)
+def _load_sweep(sweep_dir: Path):
+    """(axes, runs, the study spec sweep.py saved (empty for a plain multirun), one run's config) of a sweep dir."""
     axes, runs = report.load_runs(sweep_dir)
     spec_file = sweep_dir / "sweep.yaml"
     study = OmegaConf.load(spec_file) if spec_file.is_file() else OmegaConf.create({})
-    config = _run_config(runs)
+    return axes, runs, study, _run_config(runs)
+
+
+def aggregate(sweep_dir: Path) -> int:
+    """Tables (results.md, results.csv, runs.csv) and plots into sweep_dir; 1 when any run did not finish."""
+    sweep_dir = Path(sweep_dir)
+    axes, runs, study, config = _load_sweep(sweep_dir)
     metrics = list(dict.fromkeys(_columns(study, config, runs)))
     rows = report.group_runs(runs, axes)
     reference, note = report.choose_reference(rows, study.get("reference"))
@@ -140,10 +145,7 @@ def dashboard(sweep_dir: Path) -> int:
     from gankit import dashboard as board
 
     sweep_dir = Path(sweep_dir)
-    axes, runs = report.load_runs(sweep_dir)
-    spec_file = sweep_dir / "sweep.yaml"
-    study = OmegaConf.load(spec_file) if spec_file.is_file() else OmegaConf.create({})
-    config = _run_config(runs)
+    axes, runs, study, config = _load_sweep(sweep_dir)
     if "WandbLogger" not in str(OmegaConf.select(config, "logger._target_", default="")):
         raise ConfigError(f"the runs of {sweep_dir} did not log to W&B (logger={config.get('logger')}); "
                           "a dashboard needs logger=wandb")
