@@ -26,7 +26,7 @@ from torch import nn
 from gankit import arguments, resume
 from gankit.callbacks.evaluation import Evaluation
 from gankit.checkpoint_io import AtomicCheckpointIO, writing
-from gankit.checks import check_composes, check_group_choices, check_targets, located
+from gankit.checks import check_composes, check_group_choices, check_one_key_per_value, check_targets, located
 from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
 from gankit.noise import silence_known_noise
@@ -201,6 +201,7 @@ def preflight(args: list[str]) -> list[str]:
     check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
     args = resume.continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
     check_composes(CONF_DIR, args)
+    check_one_key_per_value(CONF_DIR, args)
     return args
 
 

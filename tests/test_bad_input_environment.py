@@ -55,6 +55,13 @@ def test_what_hydra_or_lightning_would_refuse_with_a_traceback_is_one_line(tmp_p
     assert refused(tmp_path, *overrides).startswith(message)
 
 
+def test_missing_files_name_the_keys_that_fix_them(tmp_path):
+    text = refused(tmp_path / "run", "dataset=mnist", "metrics=none", f"paths.data_dir={tmp_path}",
+                   "dataset.download=false")
+    assert text.endswith("put them there or set dataset.download=true, or point paths.data_dir at the folder that "
+                         "holds them"), text
+
+
 def test_an_unknown_target_exits_with_status_2_and_one_line(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "train.py"), "logger=none", "~callbacks.progress_bar",
                              "trick=feature_matching", "trick.feature_matching._target_=gankit.nowhere.Nothing"],

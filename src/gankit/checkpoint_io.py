@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
+import shutil
 import tempfile
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -47,10 +49,8 @@ def save_atomically(obj: Any, path: str | Path) -> None:
     except (OSError, RuntimeError) as error:  # torch.save reports a failed write as a RuntimeError
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        if isinstance(error, RuntimeError) and "writ" not in str(error):
-            raise
         kept = " (the previous checkpoint is kept)" if path.exists() else ""
-        raise WriteFailed(f"cannot write the checkpoint {path}: {_reason(error)}{kept}") from None
+        raise WriteFailed(f"cannot write the checkpoint {path}: {_reason(error, path.parent)}{kept}") from None
     except BaseException:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
@@ -81,9 +81,17 @@ def load_safely(path: str | Path, key: str = "ckpt_path", map_location: Any = "c
                           show_value=True) from None
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
+def _reason(error: BaseException, folder: Path) -> str:
+    """Why a write failed: the OSError behind it (torch.save reports one as a RuntimeError of its own), or a
+    full disk."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    with suppress(OSError):
+        if shutil.disk_usage(folder).free < 1024 * 1024:
+            return os.strerror(errno.ENOSPC)
     return first_line(str(error)) or type(error).__name__
 
 

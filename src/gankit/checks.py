@@ -92,6 +92,31 @@ def check_composes(conf_dir: Path, overrides: list[str]) -> None:
         raise ConfigError(f"cannot use the overrides {' '.join(overrides)}: {first_line(error)}{cause}") from None
 
 
+def check_one_key_per_value(conf_dir: Path, overrides: list[str]) -> None:
+    """An override of a key that only repeats another key of its own group (dataset.datamodule.batch_size:
+    ${dataset.batch_size}) -> ConfigError naming the key to set: each value has one key. A key filled from another
+    group (trainer.max_steps from dataset.max_steps) may be set: it is that group's own setting."""
+    keyed = {}
+    for override in overrides:
+        key, equals, value = override.partition("=")
+        if equals and "." in key and not key.startswith(("+", "~", "hydra.")):
+            keyed[key] = value
+    if not keyed or any(o.startswith("-") for o in overrides):
+        return
+    choices = [o for o in overrides if o.partition("=")[0] not in keyed]
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            cfg = compose("train", overrides=choices)
+    except Exception:  # check_composes reports what does not compose
+        return
+    for key, value in keyed.items():
+        node = _raw(cfg, key)
+        follows = _FOLLOWS.match(str(node._value())) if node is not None and node._is_interpolation() else None
+        if follows and follows.group(1).split(".")[0] == key.split(".")[0]:
+            source = user_key(cfg, key)
+            raise ConfigError(f"{key} follows {source}; set {source}={value} instead (one key for one value)")
+
+
 # Where a config value comes from: `${a.b}` and `${oc.select:a.b,default}` follow key a.b, `${oc.env:NAME,...}`
 # the environment variable NAME.
 _FOLLOWS = re.compile(r"^\$\{(?:oc\.select:)?([A-Za-z_][\w.]*)(?:,[^}]*)?\}$")

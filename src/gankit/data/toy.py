@@ -103,8 +103,8 @@ class ToyDataModule(pl.LightningDataModule):
         self.batches_per_epoch = arguments.integer("batches_per_epoch", batches_per_epoch, at_least=1)
         self.train_size = arguments.optional(arguments.integer, "train_size", train_size, at_least=1)
         if self.train_size is not None and self.train_size < self.batch_size:
-            raise BadArgument("train_size", f"must be at least the batch size {batch_size} (or null: fresh samples "
-                              "every batch)", value=train_size, show_value=True)
+            raise BadArgument("train_size", f"{{key}}={train_size} must be at least {{key:batch_size}}={batch_size} "
+                                            "(or null: fresh samples every batch)")
         self.distribution, self.on_device = distribution, arguments.boolean("on_device", on_device)
         self.data_seed = arguments.integer("data_seed", data_seed, at_least=0)
         self.train_set: Tensor | None = None  # [train_size, D] once drawn
