@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from gankit.checks import _raw, user_key
+from gankit.checks import raw_node, user_key
 from gankit.errors import ConfigError
 from tests.conftest import CONF_DIR, compose_config
 from tests.inception_weights import random_inception_weights
@@ -91,7 +91,7 @@ def read_keys(cfg: DictConfig) -> set[str]:
         elif read:
             source = user_key(cfg, key)
             found.add(source)
-            raw = _raw(cfg, source)
+            raw = raw_node(cfg, source)
             if raw is not None and OmegaConf.is_config(raw) and source != key:  # a list or a group of arguments
                 visit(raw, source, True)
 

@@ -110,7 +110,7 @@ def check_one_key_per_value(conf_dir: Path, overrides: list[str]) -> None:
     except Exception:  # check_composes reports what does not compose
         return
     for key, value in keyed.items():
-        node = _raw(cfg, key)
+        node = raw_node(cfg, key)
         follows = _FOLLOWS.match(str(node._value())) if node is not None and node._is_interpolation() else None
         if follows and follows.group(1).split(".")[0] == key.split(".")[0]:
             source = user_key(cfg, key)
@@ -123,7 +123,7 @@ _FOLLOWS = re.compile(r"^\$\{(?:oc\.select:)?([A-Za-z_][\w.]*)(?:,[^}]*)?\}$")
 _ENVIRONMENT = re.compile(r"^\$\{oc\.env:(\w+)(?:,[^}]*)?\}$")
 
 
-def _raw(root: DictConfig, key: str):
+def raw_node(root: DictConfig, key: str):
     """The unresolved node at dotted `key` below `root` (None when there is none)."""
     node = root
     for part in key.split("."):
@@ -142,14 +142,14 @@ def user_key(root: DictConfig, key: str) -> str:
     fills: `$GANKIT_CACHE (paths.cache_dir)`."""
     for _ in range(10):  # chains are short; a cycle stops here
         key = _through_parents(root, key)
-        node = _raw(root, key)
+        node = raw_node(root, key)
         raw = node._value() if node is not None and not OmegaConf.is_config(node) else None
         if not isinstance(raw, str):
             return key
         if env := _ENVIRONMENT.match(raw):
             return f"${env.group(1)} ({key})"
         follows = _FOLLOWS.match(raw)
-        if not follows or _raw(root, follows.group(1)) is None:
+        if not follows or raw_node(root, follows.group(1)) is None:
             return key
         key = follows.group(1)
     return key
@@ -160,7 +160,7 @@ def _through_parents(root: DictConfig, key: str) -> str:
     dataset.samples.figure.nrow when callbacks.samples.figure is ${dataset.samples.figure})."""
     parts = key.split(".")
     for i in range(len(parts) - 1, 0, -1):
-        node = _raw(root, ".".join(parts[:i]))
+        node = raw_node(root, ".".join(parts[:i]))
         if node is not None and node._is_interpolation():
             follows = _FOLLOWS.match(str(node._value()))
             if follows:

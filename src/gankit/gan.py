@@ -72,10 +72,9 @@ class GAN(pl.LightningModule):
         super().__init__()
         d_steps = arguments.integer("d_steps", d_steps, at_least=1)
         g_steps = arguments.integer("g_steps", g_steps, at_least=1)
-        for name, value in (("optimizer_g", optimizer_g), ("optimizer_d", optimizer_d)):
-            if not callable(value):
-                raise BadArgument(name, f"must be a config with a _target_ (an optimizer), got {value!r}")
-        arguments.factory("scheduler_g", scheduler_g)
+        for name, factory in (("optimizer_g", optimizer_g), ("optimizer_d", optimizer_d),
+                              ("scheduler_g", scheduler_g)):  # None: built by hand, without training
+            arguments.factory(name, factory)
         arguments.factory("scheduler_d", scheduler_d)
         arguments.boolean("channels_last", channels_last)
         self.automatic_optimization = False
