@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit import arguments
+from gankit.errors import BadArgument
 from gankit.tricks import Technique
 
 PLAYERS = ("generator", "discriminator")  # the player names the loop passes to after_step
@@ -63,7 +64,9 @@ class HistoricalAveraging(Technique):
     def __init__(self, weight: float = 1e-3, players: Sequence[str] = PLAYERS):
         super().__init__()
         self.weight = arguments.number("weight", weight, above=0.0)
-        players = arguments.sequence("players", players, lambda name, p: arguments.text(name, p, choices=PLAYERS))
+        players = arguments.sequence("players", players, arguments.text, non_empty=False)
+        if not players or not all(p in PLAYERS for p in players):
+            raise BadArgument("players", f"{{key}} must name players among {', '.join(PLAYERS)}, got {{key}}={players}")
         self.history = nn.ModuleDict({player: RunningMean() for player in players})
 
     def discriminator_term(self, step) -> Tensor | None:

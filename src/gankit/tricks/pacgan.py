@@ -55,8 +55,9 @@ class PacGAN(Technique):
         self.pack = arguments.integer("pack", pack, at_least=2)
         if arguments.optional(arguments.integer, "batch_size", batch_size, at_least=1) is not None \
                 and batch_size % self.pack:
-            raise BadArgument("batch_size", f"{{key}} must be a multiple of {{key:pack}}={self.pack} (D scores packs "
-                                            f"of that many samples), got {batch_size}")
+            raise BadArgument("batch_size", f"{{key}} must be a multiple of {{key:pack}}={self.pack}: PacGAN packs "
+                                            f"{self.pack} samples, so the batch size must be a multiple of "
+                                            f"{self.pack}; got {batch_size}")
 
     def _check(self, batch_size: int) -> None:
         if batch_size % self.pack:
