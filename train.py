@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
+import weakref
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import hydra
@@ -16,16 +19,15 @@ from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.fabric.plugins.environments import SLURMEnvironment
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from gankit import resume
+from gankit import arguments, resume
 from gankit.callbacks.evaluation import Evaluation
-from gankit.checkpoint_io import AtomicCheckpointIO
-from gankit.checks import check_composes, check_config, check_group_choices
-from gankit.errors import ConfigError
+from gankit.checkpoint_io import AtomicCheckpointIO, writing
+from gankit.checks import check_composes, check_group_choices, check_one_key_per_value, check_targets, located
+from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
 from gankit.noise import silence_known_noise
 from gankit.study import label_run
@@ -34,17 +36,43 @@ CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger(__name__)
 
 
+ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # built object -> the config node it came from
+
+
 def build(node: DictConfig, **kwargs):
-    """hydra.utils.instantiate that surfaces gankit's own ConfigError unwrapped."""
+    """hydra.utils.instantiate with the arguments checked first (gankit.checks.check_targets); a value a constructor
+    refuses stops the run with one line naming the config key the value came from."""
+    with configured_by(node):
+        check_targets(node)
+        try:
+            built = instantiate(node, **kwargs)
+            with suppress(TypeError):  # not every object can be weakly referenced (a partial can)
+                ORIGINS[built] = node
+            return built
+        except InstantiationException as error:
+            where = re.search(r"^full_key: (\S+)$", str(error), re.MULTILINE)
+            where = where.group(1) if where else node._get_full_key(None)
+            cause = error.__cause__
+            if isinstance(cause, BadArgument):
+                raise locate(cause, node._get_root(), where) from None
+            if isinstance(cause, ConfigError):
+                raise cause from None
+            raise ConfigError(f"{where}: {first_line(error)} {first_line(cause) if cause else ''}".rstrip()) from None
+
+
+@contextmanager
+def configured_by(node: DictConfig):
+    """BadArgument raised inside -> ConfigError naming the key below `node` (the object built from it)."""
     try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as error:
-        cause = error.__cause__
-        if isinstance(cause, ConfigError):
-            raise cause from None
-        if isinstance(cause, (TypeError, ValueError, MisconfigurationException)):
-            raise ConfigError(f"{error}".splitlines()[0] + f": {cause}") from None
-        raise
+        yield
+    except BadArgument as error:
+        raise locate(error, node._get_root(), node._get_full_key(None)) from None
+
+
+def locate(error: BadArgument, root: DictConfig, where: str) -> ConfigError:
+    """The error naming its config key: below `where`, or below the node its owner was built from."""
+    origin = ORIGINS.get(error.owner) if error.owner is not None else None
+    return located(error, root, origin._get_full_key(None)) if origin is not None else located(error, root, where)
 
 
 def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
@@ -56,15 +84,23 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     """Every object of a run, composed from `cfg`; nothing is trained yet (a checkpoint to resume is checked
     against the model and set as `trainer.ckpt_path`). `load_data`: read the data now, so missing files and
     batches larger than the data stop the run with one line before the trainer and logger print anything."""
-    check_config(cfg)
+    with configured_by(cfg):
+        arguments.writable_folder("paths.output_dir", cfg.paths.output_dir)
+        seed = arguments.integer("seed", cfg.seed, at_least=0)  # numpy's seeds are 0 .. 2**32 - 1
+        arguments.integer("seed", seed, at_most=2**32 - 1)
+        if OmegaConf.select(cfg, "metrics.callback") is not None:  # what sweeps compare and searches optimise
+            arguments.optional(arguments.text, "metrics.main", OmegaConf.select(cfg, "metrics.main"))
+            arguments.text("metrics.goal", OmegaConf.select(cfg, "metrics.goal", default="minimize"),
+                           choices=("minimize", "maximize"))
     silence_known_noise()
     ckpt_path = resume.checkpoint_path(cfg)
     checkpoint = resume.read(ckpt_path) if ckpt_path else None
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    pl.seed_everything(seed, workers=True, verbose=False)
     datamodule = build(cfg.dataset.datamodule)
     if load_data and os.environ.get("LOCAL_RANK", "0") == "0":  # other ranks read it in fit, as usual
-        datamodule.prepare_data()
-        datamodule.setup("fit")
+        with configured_by(cfg.dataset.datamodule):
+            datamodule.prepare_data()
+            datamodule.setup("fit")
     gan = build(
         cfg.gan,
         generator=build(cfg.model.generator),
@@ -80,7 +116,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
     if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
-        pl.seed_everything(cfg.seed + trainer.global_rank, workers=True, verbose=False)
+        pl.seed_everything(seed + trainer.global_rank, workers=True, verbose=False)
     if ckpt_path is not None:
         trainer.ckpt_path = str(ckpt_path)
     return trainer, gan, datamodule
@@ -119,7 +155,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
-        trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
+        with configured_by(cfg):  # a technique's argument checked when fit starts names its key
+            trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
         save_final_checkpoint(trainer)
     except BaseException:
         finish_wandb(trainer, interrupted=True)
@@ -134,8 +171,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         history = evaluation.history
     if trainer.is_global_zero:
         output_dir = Path(cfg.paths.output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        with writing(output_dir / "metrics.json"):
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
         if history:
             (output_dir / "evaluations.json").write_text(json.dumps(history, indent=1))
     return metrics
@@ -163,6 +201,7 @@ def preflight(args: list[str]) -> list[str]:
     check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
     args = resume.continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
     check_composes(CONF_DIR, args)
+    check_one_key_per_value(CONF_DIR, args)
     return args
 
 

@@ -54,6 +54,17 @@ CASES = [  # (overrides; {tmp} is a folder of the test's files), expected start 
     (["ckpt_path={tmp}/pickled.ckpt"], "ckpt_path={tmp}/pickled.ckpt holds pickled Python objects"),
     ([*RING, "ckpt_path={tmp}/dcgan.ckpt"], "ckpt_path={tmp}/dcgan.ckpt was saved by another model"),
     (["ckpt_path=last"], "ckpt_path=last: no run with a checkpoint under outputs/*/*/checkpoints/last.ckpt"),
+    (["dataset.datamodule.batch_size=32"], "dataset.datamodule.batch_size follows dataset.batch_size; "
+                                           "set dataset.batch_size=32 instead"),
+    (["model.generator.latent_dim=8"], "model.generator.latent_dim follows model.latent_dim"),
+    (["metrics.callback.num_samples=100"], "metrics.callback.num_samples follows metrics.num_samples"),
+    (["seed=-1"], "seed must be >= 0, got -1"),
+    (["trick=feature_matching", "trick.feature_matching.layer=nowhere"],
+     "trick.feature_matching.layer=nowhere is not a layer of the discriminator; choose one of: body"),
+    (["trick=pacgan", "trick.pacgan.pack=3"], "dataset.batch_size must be a multiple of trick.pacgan.pack=3"),
+    (["trick=minibatch_discrimination", "dataset.batch_size=1"], "dataset.batch_size must be >= 2, got 1"),
+    (["trick=gradient_penalty", "trick.gradient_penalty.weight=-1"], "trick.gradient_penalty.weight must be > 0.0"),
+    (["model.generator.width=0"], "model.generator.width must be >= 1, got 0"),
 ]
 CLI = [  # through the real command: exit status 2, one stderr line
     (["gan.dsteps=2"], "error: unknown key gan.dsteps=2; did you mean gan.d_steps?"),

@@ -11,7 +11,7 @@ from PIL import Image
 
 from gankit.data.folder import ImageFilesDataModule, ImageFolder
 from gankit.errors import ConfigError
-from train import train
+from train import build_run, train
 
 CORRUPT = ("nested/deeper/broken.jpg", "truncated.png")
 
@@ -79,11 +79,14 @@ def test_reference_images_for_metrics_are_a_fixed_subset_of_the_folder(tmp_path)
     (lambda p: (p.mkdir(), (p / "a.txt").write_text("x")), "holds no images"),
     (lambda p: None, "is not a folder"),
 ])
-def test_an_empty_or_missing_folder_is_refused_at_setup(tmp_path, make, message):
+def test_an_empty_or_missing_folder_is_refused_at_setup(tmp_path, make_config, make, message):
     make(tmp_path / "pictures")
     dm = ImageFilesDataModule(ImageFolder(str(tmp_path / "pictures")), num_workers=0)
-    with pytest.raises(ConfigError, match=f"dataset.path={tmp_path / 'pictures'} {message}"):
+    with pytest.raises(ConfigError, match=f"source.path={tmp_path / 'pictures'} {message}"):  # built by hand
         dm.setup()
+    cfg = make_config("dataset=folder", "metrics=none", f"dataset.path={tmp_path / 'pictures'}")
+    with pytest.raises(ConfigError, match=f"^dataset.path={tmp_path / 'pictures'} {message}"):  # from the config
+        build_run(cfg, load_data=True)
 
 
 def test_train_on_a_folder_with_corrupt_files_finishes(make_config, tmp_path, caplog):

@@ -16,7 +16,7 @@ from PIL import Image
 from gankit.data.folder import ImageFilesDataModule
 from gankit.data.vision import CelebAFiles, CIFAR10Files, FashionMNISTFiles, InMemoryImages, MNISTFiles, SVHNFiles
 from gankit.errors import ConfigError
-from train import train
+from train import build_run, train
 
 
 def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> None:
@@ -146,12 +146,19 @@ def test_celeba_folder_and_partition_list_give_cropped_rgb_batches(tmp_path):
     (FashionMNISTFiles, "FashionMNIST/raw: expected train-images-idx3-ubyte"),
     (CIFAR10Files, "cifar-10-batches-py: expected data_batch_1, data_batch_2"),
 ])
-def test_missing_files_stop_with_one_line_naming_the_folder_and_the_files(tmp_path, source, files):
+def test_missing_files_stop_with_one_line_naming_the_folder_and_the_files(tmp_path, make_config, source, files):
     dm = InMemoryImages(source(str(tmp_path)), download=False)
     with pytest.raises(ConfigError) as error:
         dm.prepare_data()
-    message = str(error.value)
-    assert "\n" not in message and f"{tmp_path}/{files}" in message and "dataset.download=true" in message
+    message = str(error.value)  # built by hand: the datamodule's own argument
+    assert "\n" not in message and f"{tmp_path}/{files}" in message and "set download=true" in message
+    option = {MNISTFiles: "mnist", FashionMNISTFiles: "fashion_mnist", CIFAR10Files: "cifar10"}[source]
+    with pytest.raises(ConfigError) as error:
+        build_run(make_config(f"dataset={option}", "metrics=none", f"paths.data_dir={tmp_path}",
+                              "dataset.download=false"), load_data=True)
+    message = str(error.value)  # from the config: the keys the user sets
+    assert "\n" not in message and f"{tmp_path}/{files}" in message and "set dataset.download=true" in message
+    assert message.endswith("or point paths.data_dir at the folder that holds them")
 
 
 def test_svhn_mat_files_load_exactly_with_labels_0_to_9(tmp_path):
@@ -166,11 +173,11 @@ def test_svhn_mat_files_load_exactly_with_labels_0_to_9(tmp_path):
     assert all(b.shape == (2, 3, 32, 32) and in_range(b) for b in dm.train_dataloader())
 
 
-def test_missing_svhn_files_stop_with_one_line(tmp_path):
-    dm = InMemoryImages(SVHNFiles(str(tmp_path / "SVHN")), download=False)
+def test_missing_svhn_files_stop_with_one_line(tmp_path, make_config):
+    cfg = make_config("dataset=svhn", "metrics=none", f"paths.data_dir={tmp_path}", "dataset.download=false")
     with pytest.raises(ConfigError, match=f"SVHN files not found in {tmp_path}/SVHN: expected train_32x32.mat, "
                                           "test_32x32.mat; put them there or set dataset.download=true"):
-        dm.prepare_data()
+        build_run(cfg, load_data=True)
 
 
 def test_mnist_and_cifar_labels_are_read_from_their_files(tmp_path):

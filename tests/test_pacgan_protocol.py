@@ -90,11 +90,14 @@ def test_a_fixed_training_set_is_drawn_once_and_passed_over_each_epoch():
     assert torch.equal(epoch[epoch[:, 0].argsort()], module.train_set[module.train_set[:, 0].argsort()])
 
 
-def test_a_training_set_smaller_than_a_batch_is_refused():
+def test_a_training_set_smaller_than_a_batch_is_refused(make_config):
     from gankit.errors import ConfigError
+    from train import build_run
 
-    with pytest.raises(ConfigError, match="train_size=5 must be at least dataset.batch_size=10"):
+    with pytest.raises(ConfigError, match="train_size=5 must be at least batch_size=10"):  # built by hand
         ToyDataModule(Grid(), batch_size=10, train_size=5)
+    with pytest.raises(ConfigError, match="^dataset.train_size=5 must be at least dataset.batch_size=10"):
+        build_run(make_config("dataset=grid", "model=mlp", "dataset.train_size=5", "dataset.batch_size=10"))
 
 
 @pytest.mark.parametrize("trick", ["none", "pacgan3"])

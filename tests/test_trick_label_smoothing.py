@@ -76,8 +76,12 @@ def test_a_gan_built_by_hand_gets_the_target_bound():
         LabelSmoothing(0.9).setup(gan_with(losses.hinge_discriminator))
 
 
-def test_a_conflicting_target_is_refused():
-    with pytest.raises(ConfigError, match="alpha=0.9 disagrees with loss.discriminator.real_target=1.0"):
+def test_a_conflicting_target_is_refused(make_config):
+    with pytest.raises(ConfigError, match="^trick.label_smoothing.alpha=0.9 disagrees with "
+                                          "loss.discriminator.real_target=1.0; set the target with "
+                                          "trick.label_smoothing.alpha only$"):
+        build_run(make_config("trick=label_smoothing", "+loss.discriminator.real_target=1.0", *MLP))
+    with pytest.raises(ConfigError, match="alpha=0.9 disagrees with discriminator_loss.real_target=1.0"):  # by hand
         LabelSmoothing(0.9).setup(gan_with(functools.partial(losses.bce_discriminator, real_target=1.0)))
     with pytest.raises(ConfigError, match=r"alpha must be in \(0, 1\]"):
         LabelSmoothing(1.5)

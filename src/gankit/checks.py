@@ -1,22 +1,29 @@
-"""Input checks that run before anything heavy: command-line group choices, overrides that do not compose,
-and config values. Checks that need a built object live beside it and raise the same ConfigError (image
-sizes in models/dcgan.py, data folders in data/sources.py and data/folder.py, batch sizes against the data
-in the datamodules' setup, checkpoints in resume.py, Inception weights in metrics/inception.py)."""
+"""Input checks that run before anything heavy: command-line group choices and overrides that do not compose.
+Config values are checked where they are used: each constructor checks its own arguments (gankit.arguments),
+the composition root (train.py) checks what the targets' signatures declare and the rules of third-party
+targets below (arguments.py's checks, keyed by argument, never by config key) and names the config key."""
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
+import functools
+import inspect
 import re
+import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.utils import get_object
 from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
+from lightning.pytorch.accelerators import AcceleratorRegistry
 from omegaconf import DictConfig, OmegaConf
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument, ConfigError, first_line
 
 
 def group_options(conf_dir: Path, group: str) -> list[str]:
@@ -52,11 +59,6 @@ def check_group_choices(conf_dir: Path, overrides: list[str]) -> None:
                 )
 
 
-def _first_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
-
-
 def _unknown_key(conf_dir: Path, overrides: list[str], bad: str) -> str:
     """`unknown key gan.dsteps=2; gan has: d_steps, ...` with the closest spelling first."""
     given = next((o for o in overrides if o.split("=", 1)[0] == bad), bad)
@@ -86,55 +88,264 @@ def check_composes(conf_dir: Path, overrides: list[str]) -> None:
         missing = re.match(r"Could not override '([^']+)'", str(error))
         if missing and "not in struct" in str(error.__cause__ or ""):
             raise ConfigError(_unknown_key(conf_dir, overrides, missing.group(1))) from None
-        cause = f": {_first_line(error.__cause__)}" if error.__cause__ else ""
-        raise ConfigError(f"cannot use the overrides {' '.join(overrides)}: {_first_line(error)}{cause}") from None
+        cause = f": {first_line(error.__cause__)}" if error.__cause__ else ""
+        raise ConfigError(f"cannot use the overrides {' '.join(overrides)}: {first_line(error)}{cause}") from None
 
 
-# key -> (expected type, lowest allowed value or None); checked before instantiation.
-VALUE_RULES: dict[str, tuple[type, float | None]] = {
-    "seed": (int, None),
-    "trainer.max_steps": (int, -1),
-    "trainer.log_every_n_steps": (int, 1),
-    "dataset.batch_size": (int, 1),
-    "dataset.image_size": (int, 1),
-    "dataset.batches_per_epoch": (int, 1),
-    "model.latent_dim": (int, 1),
-    "gan.d_steps": (int, 1),
-    "gan.g_steps": (int, 1),
-    "gan.optimizer_g.lr": (float, 0.0),
-    "gan.optimizer_d.lr": (float, 0.0),
-    "callbacks.samples.every_n_steps": (int, 0),
-    "callbacks.checkpoint.every_n_train_steps": (int, 0),
-}
+def check_one_key_per_value(conf_dir: Path, overrides: list[str]) -> None:
+    """An override of a key that only repeats another key of its own group (dataset.datamodule.batch_size:
+    ${dataset.batch_size}) -> ConfigError naming the key to set: each value has one key. A key filled from another
+    group (trainer.max_steps from dataset.max_steps) may be set: it is that group's own setting."""
+    keyed = {}
+    for override in overrides:
+        key, equals, value = override.partition("=")
+        if equals and "." in key and not key.startswith(("+", "~", "hydra.")):
+            keyed[key] = value
+    if not keyed or any(o.startswith("-") for o in overrides):
+        return
+    choices = [o for o in overrides if o.partition("=")[0] not in keyed]
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            cfg = compose("train", overrides=choices)
+    except Exception:  # check_composes reports what does not compose
+        return
+    for key, value in keyed.items():
+        node = raw_node(cfg, key)
+        follows = _FOLLOWS.match(str(node._value())) if node is not None and node._is_interpolation() else None
+        if follows and follows.group(1).split(".")[0] == key.split(".")[0]:
+            source = user_key(cfg, key)
+            raise ConfigError(f"{key} follows {source}; set {source}={value} instead (one key for one value)")
+
+
+# Where a config value comes from: `${a.b}` and `${oc.select:a.b,default}` follow key a.b, `${oc.env:NAME,...}`
+# the environment variable NAME.
+_FOLLOWS = re.compile(r"^\$\{(?:oc\.select:)?([A-Za-z_][\w.]*)(?:,[^}]*)?\}$")
+_ENVIRONMENT = re.compile(r"^\$\{oc\.env:(\w+)(?:,[^}]*)?\}$")
+
+
+def raw_node(root: DictConfig, key: str):
+    """The unresolved node at dotted `key` below `root` (None when there is none)."""
+    node = root
+    for part in key.split("."):
+        part, _, index = part.partition("[")
+        if not OmegaConf.is_config(node) or (OmegaConf.is_dict(node) and part not in node):
+            return None
+        node = node._get_node(part) if OmegaConf.is_dict(node) else None
+        if index and OmegaConf.is_list(node) and int(index.rstrip("]")) < len(node):
+            node = node._get_node(int(index.rstrip("]")))
+    return node
+
+
+def user_key(root: DictConfig, key: str) -> str:
+    """The key a user sets for the value at `key`: interpolations are followed to their source
+    (dataset.datamodule.batch_size -> dataset.batch_size); an environment variable is named with the key it
+    fills: `$GANKIT_CACHE (paths.cache_dir)`."""
+    for _ in range(10):  # chains are short; a cycle stops here
+        key = _through_parents(root, key)
+        node = raw_node(root, key)
+        raw = node._value() if node is not None and not OmegaConf.is_config(node) else None
+        if not isinstance(raw, str):
+            return key
+        if env := _ENVIRONMENT.match(raw):
+            return f"${env.group(1)} ({key})"
+        follows = _FOLLOWS.match(raw)
+        if not follows or raw_node(root, follows.group(1)) is None:
+            return key
+        key = follows.group(1)
+    return key
+
+
+def _through_parents(root: DictConfig, key: str) -> str:
+    """`key` with a parent that interpolates another node replaced by it (callbacks.samples.figure.nrow ->
+    dataset.samples.figure.nrow when callbacks.samples.figure is ${dataset.samples.figure})."""
+    parts = key.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        node = raw_node(root, ".".join(parts[:i]))
+        if node is not None and node._is_interpolation():
+            follows = _FOLLOWS.match(str(node._value()))
+            if follows:
+                return ".".join([follows.group(1), *parts[i:]])
+    return key
+
+
+def located(error: BadArgument, root: DictConfig, where: str) -> ConfigError:
+    """`error` with its argument replaced by the config key the value came from (`where`: the object's key)."""
+    key = f"{where}.{error.argument}" if error.argument and where else (error.argument or where or "the config")
+    def sibling(name: str) -> str:
+        return user_key(root, f"{where}.{name}" if where else name)
+
+    return ConfigError(error.text(user_key(root, key), where or "the config", sibling))
+
+
+def _optional(check: Callable, **bounds) -> Callable:
+    return lambda name, value: arguments.optional(check, name, value, **bounds)
+
+
+def _ints_or(*words: str) -> Callable:
+    """An integer >= 1, a list of device indices, or one of `words` (Lightning's devices: 2, [0, 1], "auto")."""
+    def check(name: str, value):
+        if OmegaConf.is_list(value):
+            return arguments.sequence(name, value, lambda item, i: arguments.integer(item, i, at_least=0))
+        return value if value in words else arguments.integer(name, value, at_least=1)
+    return check
+
+
+WANDB_MODES = ("online", "offline", "disabled", "shared")  # wandb.init's modes (besides the deprecated dryrun, run)
 PRECISIONS = sorted({str(p) for arg in typing.get_args(_PRECISION_INPUT) for p in typing.get_args(arg)})
+_OPTIMIZER = {
+    "lr": functools.partial(arguments.number, above=0.0),
+    "betas": lambda name, value: _betas(name, value),
+    "eps": functools.partial(arguments.number, above=0.0),
+    "weight_decay": functools.partial(arguments.number, at_least=0.0),
+    "momentum": functools.partial(arguments.number, at_least=0.0),
+}
+# Ranges third-party targets leave unchecked (or check only with a traceback), by target and argument name;
+# types come from their signatures (check_target).
+TARGET_RULES: dict[str, dict[str, Callable]] = {
+    "lightning.pytorch.Trainer": {
+        "max_steps": lambda name, value: _max_steps(name, value),
+        "log_every_n_steps": functools.partial(arguments.integer, at_least=1),
+        "num_nodes": functools.partial(arguments.integer, at_least=1),
+        "devices": _ints_or("auto"),
+        "accelerator": lambda name, value: arguments.text(
+            name, value, sorted({"auto", "gpu", *AcceleratorRegistry.available_accelerators()})),
+        "default_root_dir": _optional(arguments.text),
+    },
+    "lightning.pytorch.callbacks.ModelCheckpoint": {
+        "dirpath": _optional(arguments.text),
+        "save_top_k": functools.partial(arguments.integer, at_least=-1),
+        "every_n_train_steps": _optional(arguments.integer, at_least=0),
+    },
+    "lightning.pytorch.loggers.CSVLogger": {"save_dir": arguments.text},
+    "lightning.pytorch.loggers.WandbLogger": {"save_dir": arguments.text, "project": _optional(arguments.text),
+                                              "name": _optional(arguments.text), "id": _optional(arguments.text),
+                                              "mode": lambda name, value: arguments.text(name, value, WANDB_MODES)},
+    "lightning.pytorch.strategies.DDPStrategy": {
+        "find_unused_parameters": arguments.boolean,
+        "process_group_backend": _optional(arguments.text, choices=("gloo", "nccl", "mpi")),
+    },
+    "torch.optim.Adam": _OPTIMIZER, "torch.optim.AdamW": _OPTIMIZER, "torch.optim.SGD": _OPTIMIZER,
+    "torch.optim.RMSprop": _OPTIMIZER,
+    "torch.nn.BatchNorm1d": {"momentum": _optional(arguments.number, above=0, at_most=1),
+                             "eps": functools.partial(arguments.number, above=0.0)},
+}
+TARGET_RULES["torch.nn.BatchNorm2d"] = TARGET_RULES["torch.nn.BatchNorm1d"]
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Types, ranges and choices of the keys every run depends on -> ConfigError naming the key."""
-    _check_values(cfg)
-    for player in ("g", "d"):
-        betas = OmegaConf.select(cfg, f"gan.optimizer_{player}.betas", default=None)
-        if betas is not None and (not OmegaConf.is_list(betas) or len(betas) != 2
-                                  or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
-            raise ConfigError(f"gan.optimizer_{player}.betas must be two numbers in [0, 1), got {_show(betas)}")
-    precision = OmegaConf.select(cfg, "trainer.precision", default=None)
-    if precision is not None and str(precision) not in PRECISIONS:
-        raise ConfigError(f"trainer.precision={precision} is not a precision; choose one of: {', '.join(PRECISIONS)}")
+def _betas(name: str, value) -> list:
+    if not OmegaConf.is_list(value) or len(value) != 2 or not all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in value):
+        raise BadArgument(name, f"must be two numbers in [0, 1), got {_show(value)}")
+    return list(value)
+
+
+def _max_steps(name: str, value) -> int:
+    if arguments.integer(name, value, at_least=-1) == 0:
+        raise BadArgument(name, "must be -1 (no limit) or >= 1 (0 trains nothing), got 0")
+    return value
+
+
+def _precision(name: str, value) -> str:
+    if str(value) not in PRECISIONS:
+        raise BadArgument(name, f"is not a precision; choose one of: {', '.join(PRECISIONS)}", value=value,
+                          show_value=True)
+    return value
+
+
+TARGET_RULES["lightning.pytorch.Trainer"]["precision"] = _optional(_precision)
+
+
+def check_targets(node: DictConfig) -> None:
+    """Every `_target_` at or below `node`: its rules and what its signature declares, before it is called.
+    BadArgument carries the argument's key relative to `node` (`source.path`)."""
+    for where, target in _targets(node, ""):
+        try:
+            check_target(target)
+        except BadArgument as error:
+            raise (error.below(where.rstrip(".")) if where else error) from None
+
+
+def _targets(node, prefix: str):
+    if OmegaConf.is_dict(node) and not node._is_none() and not node._is_missing():
+        if "_target_" in node:
+            yield prefix, node
+        for name in node.keys():
+            if not str(name).startswith("_"):
+                yield from _targets(node._get_node(name), f"{prefix}{name}.")
+
+
+def check_target(node: DictConfig) -> None:
+    """One target's arguments: the rules for it, then the types its signature declares."""
+    path = str(node._target_)
+    try:
+        target = get_object(path)
+    except Exception as error:
+        raise BadArgument("_target_", f"cannot be imported ({first_line(error)})", value=path,
+                          show_value=True) from None
+    rules = TARGET_RULES.get(path, {})
+    hints = _hints(target)
+    for name in node.keys():
+        name = str(name)
+        if name.startswith("_") or OmegaConf.is_dict(node._get_node(name)) and "_target_" in node[name]:
+            continue
+        value = node[name]
+        if name in rules:
+            rules[name](name, value)
+        elif name in hints and _conforms(value, hints[name]) is False:
+            raise BadArgument(name, f"must be {_describe(hints[name])}, got {_show(value)}")
+
+
+@functools.cache
+def _hints(target) -> dict:
+    try:
+        function = target.__init__ if inspect.isclass(target) else target
+        return typing.get_type_hints(function)
+    except Exception:  # an annotation that does not resolve: no type checks for this target
+        return {}
+
+
+def _conforms(value, hint) -> bool | None:
+    """Whether `value` fits `hint`: True, False, or None where the hint is not one of the plain kinds checked."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is typing.Any:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        answers = [_conforms(value, a) for a in args]
+        return True if True in answers else (None if None in answers else False)
+    if origin is typing.Literal:
+        return value in args
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (list, tuple, collections.abc.Sequence) or hint in (list, tuple):
+        if isinstance(value, str) or not OmegaConf.is_list(value) and not isinstance(value, (list, tuple)):
+            return False
+        inner = [_conforms(v, args[0]) for v in value] if args else []
+        return False if False in inner else (None if None in inner else True)
+    return None
+
+
+def _describe(hint) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        words = [_describe(a) for a in args]
+        return " or ".join(dict.fromkeys(w for w in words if w))
+    if origin is typing.Literal:
+        return "one of: " + ", ".join(map(str, args))
+    names = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if hint in names:
+        return names[hint]
+    if origin in (list, tuple, collections.abc.Sequence) or hint in (list, tuple):
+        return "a list"
+    return ""
 
 
 def _show(value) -> str:
     return str(OmegaConf.to_container(value)) if OmegaConf.is_config(value) else repr(value)
-
-
-def _check_values(cfg: DictConfig) -> None:
-    for key, (kind, lowest) in VALUE_RULES.items():
-        value = OmegaConf.select(cfg, key, default=None)
-        if value is None:
-            continue
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not numeric or (kind is int and not isinstance(value, int)):
-            name = "an integer" if kind is int else "a number"
-            raise ConfigError(f"{key} must be {name}, got {value!r}")
-        if lowest is not None and (value <= lowest if kind is float else value < lowest):
-            bound = f"> {lowest}" if kind is float else f">= {lowest}"
-            raise ConfigError(f"{key} must be {bound}, got {value!r}")

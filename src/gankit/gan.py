@@ -13,8 +13,9 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from gankit import arguments
 from gankit.callbacks.rhythm import logging_batch
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument, ConfigError
 from gankit.losses import GANLoss
 from gankit.step import PlayerStep
 
@@ -33,7 +34,7 @@ def _compile_options(compile: bool | Mapping) -> dict | None:
         return dict(compile)
     if isinstance(compile, bool):
         return {} if compile else None
-    raise ConfigError(f"compile must be true, false or a mapping of torch.compile arguments, got {compile!r}")
+    raise BadArgument("compile", f"must be true, false or a mapping of torch.compile arguments, got {compile!r}")
 
 
 def _check_one_replacement(tricks: nn.ModuleDict) -> None:
@@ -69,8 +70,13 @@ class GAN(pl.LightningModule):
         channels_last: bool = False,
     ):
         super().__init__()
-        if int(d_steps) < 1 or int(g_steps) < 1:
-            raise ConfigError(f"gan.d_steps and gan.g_steps must be >= 1, got {d_steps}, {g_steps}")
+        d_steps = arguments.integer("d_steps", d_steps, at_least=1)
+        g_steps = arguments.integer("g_steps", g_steps, at_least=1)
+        for name, factory in (("optimizer_g", optimizer_g), ("optimizer_d", optimizer_d),
+                              ("scheduler_g", scheduler_g)):  # None: built by hand, without training
+            arguments.factory(name, factory)
+        arguments.factory("scheduler_d", scheduler_d)
+        arguments.boolean("channels_last", channels_last)
         self.automatic_optimization = False
         self.tricks = tricks if tricks is not None else nn.ModuleDict()
         _check_one_replacement(self.tricks)

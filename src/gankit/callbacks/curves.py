@@ -14,9 +14,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from gankit import arguments  # noqa: E402
 from gankit.callbacks.rhythm import logging_batch  # noqa: E402
 from gankit.callbacks.samples import log_picture  # noqa: E402
 from gankit.callbacks.schedule import EveryNSteps  # noqa: E402
+from gankit.errors import BadArgument  # noqa: E402
 
 
 def moving_average(values: Sequence[float], window: int) -> list[float]:
@@ -28,6 +30,14 @@ def moving_average(values: Sequence[float], window: int) -> list[float]:
             total -= values[i - window]
         out.append(total / min(i + 1, window))
     return out
+
+
+def _panel(name: str, panel) -> dict:
+    """{title, keys, hline (optional)} with a non-empty list of logged keys."""
+    if not hasattr(panel, "keys") or "keys" not in panel:
+        raise BadArgument(name, f"must be {{title: ..., keys: [...]}}, got {panel!r}")
+    arguments.sequence(f"{name}.keys", panel["keys"], arguments.text)
+    return dict(panel)
 
 
 class TrainingCurves(pl.Callback):
@@ -42,9 +52,11 @@ class TrainingCurves(pl.Callback):
     def __init__(self, path: str, panels: Sequence[dict] = (), every_n_steps: int | None = None,
                  key: str = "pictures/curves", columns: int = 3, smoothing: int = 25):
         super().__init__()
-        self.path, self.key, self.columns, self.smoothing = Path(path), key, int(columns), int(smoothing)
-        self.panels = [dict(p) for p in panels]
-        self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
+        self.path, self.key = Path(arguments.text("path", path)), key
+        self.columns = arguments.integer("columns", columns, at_least=1)
+        self.smoothing = arguments.integer("smoothing", smoothing, at_least=1)
+        self.panels = arguments.sequence("panels", panels, _panel, non_empty=False)
+        self.every_n_steps = arguments.optional(arguments.integer, "every_n_steps", every_n_steps, at_least=1)
         self.history: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
         self._seen: dict[str, torch.Tensor] = {}  # key -> the tensor recorded last
         self._schedule = EveryNSteps(0)

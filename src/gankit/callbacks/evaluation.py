@@ -15,8 +15,9 @@ import time
 import lightning.pytorch as pl
 import torch
 
+from gankit import arguments
 from gankit.callbacks.schedule import EveryNSteps
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument
 
 
 class Evaluation(pl.Callback):
@@ -26,14 +27,14 @@ class Evaluation(pl.Callback):
     def __init__(self, evaluator=None, every_n_steps: int = 1000, num_samples: int = 10000,
                  num_samples_periodic: int = 2000, batch_size: int = 500, seed: int = 0, prefix: str = "eval"):
         super().__init__()
-        if int(every_n_steps) < 0:
-            raise ConfigError(f"metrics.eval_every must be >= 0 (0: only at the end), got {every_n_steps}")
-        if min(int(num_samples), int(num_samples_periodic)) < 2 or int(batch_size) < 1:
-            raise ConfigError(f"metrics.num_samples and metrics.num_samples_periodic must be >= 2 and "
-                              f"metrics.batch_size >= 1, got {num_samples}, {num_samples_periodic}, {batch_size}")
-        self.evaluator, self.prefix, self.seed = evaluator, prefix, int(seed)
-        self.every_n_steps, self.batch_size = int(every_n_steps), int(batch_size)
-        self.num_samples, self.num_samples_periodic = int(num_samples), int(num_samples_periodic)
+        if evaluator is not None and not all(hasattr(evaluator, m) for m in ("setup", "update", "compute")):
+            raise BadArgument("evaluator", f"must be a config with a _target_ (an evaluator) or null, got "
+                                           f"{evaluator!r}")
+        self.evaluator, self.prefix, self.seed = evaluator, prefix, arguments.integer("seed", seed, at_least=0)
+        self.every_n_steps = arguments.integer("every_n_steps", every_n_steps, at_least=0)  # 0: only at the end
+        self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
+        self.num_samples = arguments.integer("num_samples", num_samples, at_least=2)
+        self.num_samples_periodic = arguments.integer("num_samples_periodic", num_samples_periodic, at_least=2)
         self.final: dict[str, float] = {}  # eval/<metric> at the end of fit, with the reference values
         self.protocol: dict = {}
         self.history: list[dict[str, float]] = []  # {"step": N, "eval/<metric>": value} per evaluation

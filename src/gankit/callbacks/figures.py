@@ -17,6 +17,9 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
+from gankit import arguments  # noqa: E402
+from gankit.errors import BadArgument  # noqa: E402
+
 
 def save_grid(images: Tensor, path: Path, nrow: int, value_range: Sequence[float] | None = (-1, 1)) -> None:
     """Images [N, C, H, W] tiled `nrow` to a row; value_range maps to black..white (None: each image's
@@ -25,11 +28,21 @@ def save_grid(images: Tensor, path: Path, nrow: int, value_range: Sequence[float
                value_range=None if value_range is None else tuple(value_range), scale_each=value_range is None)
 
 
+def _value_range(value_range) -> tuple[float, float] | None:
+    """[low, high] with low < high, or None (each image stretched to its own range)."""
+    if value_range is None:
+        return None
+    low, high = arguments.sequence("value_range", value_range, arguments.number, length=2)
+    if not low < high:
+        raise BadArgument("value_range", f"must be [low, high] with low < high, got {[low, high]}")
+    return low, high
+
+
 class ImageGrid:
     """Generated images [N, C, H, W] in [-1, 1] tiled `nrow` to a row."""
 
     def __init__(self, nrow: int = 8, value_range: Sequence[float] | None = (-1, 1)):
-        self.nrow, self.value_range = nrow, value_range
+        self.nrow, self.value_range = arguments.integer("nrow", nrow, at_least=1), _value_range(value_range)
 
     def __call__(self, path: Path, fake: Tensor, real: Tensor, gan) -> None:
         save_grid(fake, path, self.nrow, self.value_range)
@@ -77,7 +90,8 @@ class Scatter2D:
     0..1, so 1/2 is the same colour in every figure)."""
 
     def __init__(self, resolution: int = 100, margin: float = 0.5):
-        self.resolution, self.margin = resolution, margin
+        self.resolution = arguments.integer("resolution", resolution, at_least=2)
+        self.margin = arguments.number("margin", margin, at_least=0.0)
         self.extent = _Extent()
 
     def __call__(self, path: Path, fake: Tensor, real: Tensor, gan) -> None:
@@ -122,7 +136,7 @@ class Density1D:
     estimates and D(x) (blue, dashed) over the data range; at equilibrium p_g = p_data and D(x) = 1/2."""
 
     def __init__(self, resolution: int = 300):
-        self.resolution = resolution
+        self.resolution = arguments.integer("resolution", resolution, at_least=2)
         self.extent = _Extent()
 
     def __call__(self, path: Path, fake: Tensor, real: Tensor, gan) -> None:
@@ -178,7 +192,9 @@ class FinalGrid:
 
     def __init__(self, num_samples: int = 400, nrow: int = 20, seed: int = 4321,
                  value_range: Sequence[float] | None = (-1, 1)):
-        self.num_samples, self.nrow, self.seed, self.value_range = int(num_samples), int(nrow), seed, value_range
+        self.num_samples = arguments.integer("num_samples", num_samples, at_least=1)
+        self.nrow, self.seed = arguments.integer("nrow", nrow, at_least=1), arguments.integer("seed", seed, at_least=0)
+        self.value_range = _value_range(value_range)
 
     def __call__(self, path: Path, gan, frames: list[Path]) -> bool:
         noise = torch.randn(self.num_samples, gan.latent_dim, generator=torch.Generator().manual_seed(self.seed))
@@ -200,7 +216,9 @@ class Interpolation:
 
     def __init__(self, rows: int = 8, steps: int = 10, seed: int = 8765,
                  value_range: Sequence[float] | None = (-1, 1)):
-        self.rows, self.steps, self.seed, self.value_range = int(rows), int(steps), seed, value_range
+        self.rows = arguments.integer("rows", rows, at_least=1)
+        self.steps = arguments.integer("steps", steps, at_least=2)
+        self.seed, self.value_range = arguments.integer("seed", seed, at_least=0), _value_range(value_range)
 
     def __call__(self, path: Path, gan, frames: list[Path]) -> bool:
         generator = torch.Generator().manual_seed(self.seed)
@@ -215,8 +233,9 @@ class Animation:
     suffix = ".gif"
 
     def __init__(self, max_frames: int = 60, frame_ms: int = 300, last_frame_ms: int = 2000):
-        self.max_frames, self.frame_ms = max(2, int(max_frames)), int(frame_ms)
-        self.last_frame_ms = int(last_frame_ms)
+        self.max_frames = arguments.integer("max_frames", max_frames, at_least=2)
+        self.frame_ms = arguments.integer("frame_ms", frame_ms, at_least=1)
+        self.last_frame_ms = arguments.integer("last_frame_ms", last_frame_ms, at_least=1)
 
     def __call__(self, path: Path, gan, frames: list[Path]) -> bool:
         if len(frames) < 2:

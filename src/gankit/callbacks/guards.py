@@ -15,8 +15,9 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
+from gankit import arguments
 from gankit.checkpoint_io import load_safely
-from gankit.errors import ConfigError, TrainingDiverged
+from gankit.errors import BadArgument, TrainingDiverged
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,12 @@ class DivergenceGuard(pl.Callback):
 
     def __init__(self, rollbacks: int = 0, lr_factor: float = 0.5, every_n_batches: int = 1, losses: str = "train/"):
         super().__init__()
-        if int(rollbacks) < 0 or not 0.0 < float(lr_factor) < 1.0 or int(every_n_batches) < 1:
-            raise ConfigError(f"callbacks.divergence needs rollbacks >= 0, 0 < lr_factor < 1 and every_n_batches >= 1, "
-                              f"got rollbacks={rollbacks}, lr_factor={lr_factor}, every_n_batches={every_n_batches}")
+        for name, value, fits in (("rollbacks", rollbacks, lambda v: v >= 0),
+                                  ("lr_factor", lr_factor, lambda v: 0 < v < 1),
+                                  ("every_n_batches", every_n_batches, lambda v: v >= 1)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not fits(value):
+                raise BadArgument(name, "{object} needs rollbacks >= 0, 0 < lr_factor < 1 and every_n_batches >= 1, "
+                                        f"got {{key}}={value!r}")
         self.rollbacks, self.lr_factor, self.losses = int(rollbacks), float(lr_factor), losses
         self.every_n_batches = int(every_n_batches)  # each check reads one flag from the device (a sync)
         self.rolled_back = 0
@@ -134,7 +138,8 @@ class ModeCollapseWarning(pl.Callback):
     def __init__(self, key: str = "eval/effective_modes", at_most: float = 2.0, flag: str = "eval/mode_collapse",
                  covered: str = "eval/modes", quality: str = "eval/high_quality", advice: str = ""):
         super().__init__()
-        self.key, self.at_most, self.flag, self.advice = key, float(at_most), flag, str(advice)
+        self.key, self.flag, self.advice = arguments.text("key", key), flag, str(advice)
+        self.at_most = arguments.number("at_most", at_most, at_least=1.0)  # 1: a single mode; effective modes >= 1
         self.covered, self.quality = covered, quality  # only to say in the warning what the samples cover
         self.collapsed = False
         self._seen: torch.Tensor | None = None

@@ -21,6 +21,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from gankit.errors import BadArgument
 from gankit.slurm import MAX_REQUEUES_ENV  # set by the SLURM launcher from hydra.launcher.max_num_timeout
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,11 @@ class SaveOnPreemption(pl.Callback):
 
     def __init__(self, time_limit_signal: str = "USR2"):
         super().__init__()
-        self.time_limit_signal = getattr(signal, f"SIG{time_limit_signal.upper().removeprefix('SIG')}")
+        name = f"SIG{str(time_limit_signal).upper().removeprefix('SIG')}"
+        if not isinstance(getattr(signal, name, None), signal.Signals):
+            raise BadArgument("time_limit_signal", f"must be a signal name (USR2, TERM, ...), "
+                                                   f"got {time_limit_signal!r}")
+        self.time_limit_signal = getattr(signal, name)
         self._previous = None
 
     def setup(self, trainer: pl.Trainer, gan, stage: str) -> None:

@@ -10,7 +10,9 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
+from gankit import arguments
 from gankit.callbacks.schedule import EveryNSteps
+from gankit.checkpoint_io import writing
 
 
 def log_picture(trainer: pl.Trainer, key: str, path: Path) -> None:
@@ -31,8 +33,10 @@ class SampleWriter(pl.Callback):
                  num_samples: int = 64, seed: int = 1234, key: str = "samples",
                  final: dict[str, Callable] | None = None, final_prefix: str = "pictures"):
         super().__init__()
-        self.figure, self.dirpath, self.key = figure, Path(dirpath), key
-        self.every_n_steps, self.num_samples, self.seed = int(every_n_steps), int(num_samples), seed
+        self.figure, self.dirpath, self.key = figure, Path(arguments.text("dirpath", dirpath)), key
+        self.every_n_steps = arguments.integer("every_n_steps", every_n_steps, at_least=0)
+        self.num_samples = arguments.integer("num_samples", num_samples, at_least=1)
+        self.seed = arguments.integer("seed", seed, at_least=0)
         self.final, self.final_prefix = dict(final or {}), final_prefix
         self.noise: torch.Tensor | None = None
         self._schedule = EveryNSteps(self.every_n_steps)
@@ -65,19 +69,22 @@ class SampleWriter(pl.Callback):
             return None
         path = self.dirpath / "final_points.pt"
         real = trainer.datamodule.sample_real(self.num_samples)
-        torch.save({"step": trainer.global_step, "fake": fake.detach().float().cpu(),
-                    "real": real.detach().float().cpu()}, path)
+        with writing(path):
+            torch.save({"step": trainer.global_step, "fake": fake.detach().float().cpu(),
+                        "real": real.detach().float().cpu()}, path)
         return path
 
     def write(self, trainer: pl.Trainer, gan) -> Path | None:
         if not trainer.is_global_zero or self._last_written == trainer.global_step:
             return None
         self._last_written = trainer.global_step
-        self.dirpath.mkdir(parents=True, exist_ok=True)
         path = self.dirpath / f"step_{trainer.global_step:07d}.png"
+        with writing(self.dirpath, "folder"):
+            self.dirpath.mkdir(parents=True, exist_ok=True)
         fake = gan.sample(self.num_samples, noise=self.noise)
         real = trainer.datamodule.sample_real(self.num_samples)
-        self.figure(path, fake, real, gan)
+        with writing(path, "picture"):
+            self.figure(path, fake, real, gan)
         log_picture(trainer, self.key, path)
         return path
 
@@ -89,7 +96,9 @@ class SampleWriter(pl.Callback):
         written = []
         for name, picture in self.final.items():
             path = self.dirpath / f"{name}{picture.suffix}"
-            if picture(path, gan, frames):
+            with writing(path, "picture"):
+                drawn = picture(path, gan, frames)
+            if drawn:
                 log_picture(trainer, f"{self.final_prefix}/{name}", path)
                 written.append(path)
         return written

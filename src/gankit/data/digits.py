@@ -9,8 +9,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import Tensor
 
+from gankit import arguments
 from gankit.data.batches import TensorBatches
-from gankit.errors import ConfigError
+from gankit.data.transforms import check_image_options
+from gankit.errors import BadArgument
 
 
 def load_digit_images(image_size: int, test_fraction: float = 0.2, split_seed: int = 0):
@@ -36,9 +38,11 @@ class DigitsDataModule(pl.LightningDataModule):
     def __init__(self, image_size: int = 32, batch_size: int = 64, test_fraction: float = 0.2,
                  split_seed: int = 0, on_device: bool = True):
         super().__init__()
-        self.on_device = bool(on_device)
-        self.image_size, self.batch_size = int(image_size), int(batch_size)
-        self.test_fraction, self.split_seed = float(test_fraction), int(split_seed)
+        check_image_options(image_size, 1)
+        self.on_device = arguments.boolean("on_device", on_device)
+        self.image_size, self.batch_size = image_size, arguments.integer("batch_size", batch_size, at_least=1)
+        self.test_fraction = arguments.number("test_fraction", test_fraction, above=0.0, below=1.0)
+        self.split_seed = arguments.integer("split_seed", split_seed, at_least=0)
         self.train_images: Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -48,10 +52,8 @@ class DigitsDataModule(pl.LightningDataModule):
             load_digit_images(self.image_size, self.test_fraction, self.split_seed)
         )
         if not 1 <= self.batch_size <= len(self.train_images):
-            raise ConfigError(
-                f"dataset.batch_size={self.batch_size} must be between 1 and the "
-                f"{len(self.train_images)} training digits"
-            )
+            raise BadArgument("batch_size", f"must be between 1 and the {len(self.train_images)} training digits",
+                              value=self.batch_size, show_value=True)
 
     def train_examples(self, index: Tensor) -> Tensor:
         """The training images at `index` [n], [n, 1, S, S] in [-1, 1] on the CPU."""

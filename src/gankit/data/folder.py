@@ -17,9 +17,10 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2.functional import pil_to_tensor
 
+from gankit import arguments
 from gankit.data.sources import ensure_available
 from gankit.data.transforms import check_image_options, fit_images, random_hflip, to_signed
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +37,20 @@ class ImageFolder:
     """Every image file (EXTENSIONS, any case) under `path`, recursively, in sorted order."""
 
     def __init__(self, path: str):
-        self.path = Path(path).expanduser()
-        self.name = f"dataset.path={path}"
+        self.path = Path(arguments.text("path", path)).expanduser()
+        self.name = str(self.path)
 
     def files(self, split: str = "train") -> list[Path] | None:
         """All images for "train"; None for other splits (a folder has no test split)."""
         if split != "train":
             return None
         if not self.path.is_dir():
-            raise ConfigError(f"dataset.path={self.path} is not a folder; point it at a folder of images "
-                              f"(searched recursively for {', '.join(EXTENSIONS)})")
+            raise BadArgument("path", f"is not a folder; point it at a folder of images (searched recursively for "
+                                      f"{', '.join(EXTENSIONS)})", value=self.path, show_value=True)
         files = sorted(p for p in self.path.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
         if not files:
-            raise ConfigError(f"dataset.path={self.path} holds no images ({', '.join(EXTENSIONS)}, searched "
-                              "recursively); point it at a folder of images")
+            raise BadArgument("path", f"holds no images ({', '.join(EXTENSIONS)}, searched recursively); point it "
+                                      "at a folder of images", value=self.path, show_value=True)
         return files
 
 
@@ -89,7 +90,23 @@ class ImageFiles(Dataset):
                 log.warning("skipped unreadable image %s (%s: %s)", self.files[i], type(error).__name__, error)
                 continue
             return random_hflip(image[None])[0] if self.hflip else image
-        raise ConfigError(f"none of the {len(self.files)} image files could be read (e.g. {self.files[0]})")
+        raise ConfigError(f"none of the {len(self.files)} image files could be decoded (e.g. {self.files[0]})")
+
+    def decodable(self, enough: int) -> int:
+        """How many images decode, counted until `enough` do (so a large folder costs `enough` decodes); a folder
+        where none decodes is a ConfigError."""
+        found, failure = 0, ""
+        for i in range(len(self.files)):
+            try:
+                self.load(i)
+                found += 1
+            except Exception as error:  # logged by path when training reaches it
+                failure = failure or f"{self.files[i]}: {type(error).__name__}"
+            if found >= enough:
+                break
+        if found == 0:
+            raise ConfigError(f"none of the {len(self.files)} image files decodes (e.g. {failure})")
+        return found
 
 
 class ImageFilesDataModule(pl.LightningDataModule):
@@ -100,11 +117,13 @@ class ImageFilesDataModule(pl.LightningDataModule):
                  num_workers: int | None = None, pin_memory: bool | None = None, reference_size: int = 10000):
         super().__init__()
         check_image_options(image_size, channels, crop_size)
-        self.source, self.download = source, bool(download)
-        self.image_size, self.channels, self.batch_size = int(image_size), int(channels), int(batch_size)
-        self.crop_size = None if crop_size is None else int(crop_size)
-        self.hflip, self.reference_size = bool(hflip), int(reference_size)
-        self.num_workers = default_workers() if num_workers is None else int(num_workers)
+        self.source, self.download = source, arguments.boolean("download", download)
+        self.image_size, self.channels, self.crop_size = image_size, channels, crop_size
+        self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
+        self.hflip = arguments.boolean("hflip", hflip)
+        self.reference_size = arguments.integer("reference_size", reference_size, at_least=2)
+        workers = arguments.optional(arguments.integer, "num_workers", num_workers, at_least=0)
+        self.num_workers = default_workers() if workers is None else workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.train_set: ImageFiles | None = None
         self._reference: dict[str, Tensor | None] = {}
@@ -117,10 +136,15 @@ class ImageFilesDataModule(pl.LightningDataModule):
         if self.train_set is not None:
             return
         self.prepare_data()
-        self.train_set = self._dataset(self.source.files("train"), hflip=self.hflip)
-        if not 1 <= self.batch_size <= len(self.train_set):
-            raise ConfigError(f"dataset.batch_size={self.batch_size} must be between 1 and the "
-                              f"{len(self.train_set)} images of {self.source.name}")
+        try:
+            files = self.source.files("train")
+        except BadArgument as error:
+            raise error.below("source") from None
+        self.train_set = self._dataset(files, hflip=self.hflip)
+        decodable = self.train_set.decodable(self.batch_size)
+        if decodable < self.batch_size:
+            raise BadArgument("batch_size", f"must be between 1 and the {decodable} decodable images of "
+                              f"{self.source.name} ({len(files)} image files)", value=self.batch_size, show_value=True)
 
     def _dataset(self, files: list[Path], hflip: bool = False) -> ImageFiles:
         return ImageFiles(files, self.image_size, self.channels, self.crop_size, hflip)

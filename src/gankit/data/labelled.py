@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from gankit.data.batches import position_generator
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument, ConfigError
 
 
 def labelled_subset(labels: Tensor, num_classes: int, per_class: int, seed: int) -> Tensor:
@@ -20,15 +20,15 @@ def labelled_subset(labels: Tensor, num_classes: int, per_class: int, seed: int)
     labels = labels.cpu().long()
     found = sorted(int(k) for k in labels.unique())
     if any(k < 0 or k >= num_classes for k in found):
-        raise ConfigError(f"the dataset's labels are {found[0]}..{found[-1]}, not classes 0..{num_classes - 1}; "
-                          "set trick.semi_supervised.num_classes to the number of classes")
+        raise BadArgument("num_classes", f"the dataset's labels are {found[0]}..{found[-1]}, not classes "
+                                         f"0..{num_classes - 1}; set {{key}} to the number of classes")
     generator = torch.Generator().manual_seed(int(seed))
     chosen = []
     for k in range(num_classes):
         members = (labels == k).nonzero().flatten()  # [N_k]
         if len(members) < per_class:
-            raise ConfigError(f"class {k} has {len(members)} training examples, fewer than the {per_class} "
-                              "labelled ones asked for; lower trick.semi_supervised.per_class")
+            raise BadArgument("per_class", f"class {k} has {len(members)} training examples, fewer than the "
+                                           f"{per_class} labelled ones asked for; lower {{key}}")
         chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
     return torch.cat(chosen)
 

@@ -6,7 +6,7 @@ A source has `name`, `folder` (a Path), `expected` (the files expected there, in
 
 from __future__ import annotations
 
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument
 
 
 def _first_line(error: BaseException) -> str:
@@ -16,7 +16,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def ensure_available(source, download: bool) -> None:
-    """Downloads the source's files when they are missing and `download` is on; else one ConfigError line."""
+    """Downloads the source's files when they are missing and `download` is on; else one line (a BadArgument of
+    the datamodule holding the source as `source`, with `download`)."""
     if source.available():
         return
     failure = ""
@@ -27,8 +28,7 @@ def ensure_available(source, download: bool) -> None:
             failure = f"; the download failed ({_first_line(error)})"
         if not failure and source.available():
             return
-    hint = "put them there" if download else "put them there or set dataset.download=true"
-    raise ConfigError(
-        f"{source.name} files not found in {source.folder.absolute()}: expected {source.expected}{failure}; "
-        f"{hint}, or point paths.data_dir at the folder that holds them"
-    )
+    hint = "put them there" if download else "put them there or set {key:download}=true"
+    raise BadArgument("source.root", f"{source.name} files not found in {source.folder.absolute()}: expected "
+                                     f"{source.expected}{failure}; {hint}, or point {{key}} at the folder that "
+                                     "holds them")

@@ -9,15 +9,16 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
+from gankit import arguments
 from gankit.data.batches import PositionedBatches, TensorBatches
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument
 
 
 class GaussianMixture:
     """Equal-weight isotropic Gaussians at `modes` [M, D] with standard deviation `std`."""
 
     def __init__(self, modes: Tensor, std: float):
-        self.modes, self.std = modes.float(), float(std)
+        self.modes, self.std = modes.float(), arguments.number("std", std, above=0.0)
         self.dim = self.modes.shape[1]
 
     def sample(self, n: int, device: torch.device | str | None = None,
@@ -33,6 +34,8 @@ class Ring(GaussianMixture):
     """`num_modes` Gaussians at angles i * 2pi / num_modes on a circle (8, radius 1, std 0.01)."""
 
     def __init__(self, num_modes: int = 8, radius: float = 1.0, std: float = 0.01):
+        num_modes = arguments.integer("num_modes", num_modes, at_least=1)
+        radius = arguments.number("radius", radius, above=0.0)
         angles = torch.arange(num_modes, dtype=torch.float64) * 2 * math.pi / num_modes
         super().__init__(radius * torch.stack([angles.cos(), angles.sin()], dim=1), std)
 
@@ -41,6 +44,7 @@ class Grid(GaussianMixture):
     """Gaussians on a square lattice: {-4, -2, 0, 2, 4}^2 with std 0.05 by default."""
 
     def __init__(self, side: int = 5, spacing: float = 2.0, std: float = 0.05):
+        side, spacing = arguments.integer("side", side, at_least=1), arguments.number("spacing", spacing, above=0.0)
         axis = (torch.arange(side, dtype=torch.float64) - (side - 1) / 2) * spacing
         xs, ys = torch.meshgrid(axis, axis, indexing="ij")
         super().__init__(torch.stack([xs.flatten(), ys.flatten()], dim=1), std)
@@ -50,7 +54,7 @@ class Gaussian1D(GaussianMixture):
     """One Gaussian on the line, as in Figure 1 of Goodfellow et al. 2014."""
 
     def __init__(self, mean: float = 4.0, std: float = 0.5):
-        super().__init__(torch.tensor([[mean]]), std)
+        super().__init__(torch.tensor([[arguments.number("mean", mean)]]), std)
 
 
 class Circle:
@@ -59,7 +63,8 @@ class Circle:
     modes = None
 
     def __init__(self, radius: float = 1.0, noise: float = 0.02):
-        self.radius, self.std, self.dim = float(radius), float(noise), 2
+        self.radius, self.dim = arguments.number("radius", radius, above=0.0), 2
+        self.std = arguments.number("noise", noise, at_least=0.0)
 
     def sample(self, n: int, device: torch.device | str | None = None,
                generator: torch.Generator | None = None) -> Tensor:
@@ -94,18 +99,14 @@ class ToyDataModule(pl.LightningDataModule):
     def __init__(self, distribution, batch_size: int = 256, batches_per_epoch: int = 100, on_device: bool = True,
                  train_size: int | None = None, data_seed: int = 0):
         super().__init__()
-        if int(batch_size) < 1 or int(batches_per_epoch) < 1:
-            raise ConfigError(
-                f"dataset.batch_size and dataset.batches_per_epoch must be >= 1, "
-                f"got {batch_size} and {batches_per_epoch}"
-            )
-        if train_size is not None and int(train_size) < int(batch_size):
-            raise ConfigError(f"dataset.train_size={train_size} must be at least dataset.batch_size={batch_size} "
-                              "(or null: fresh samples every batch)")
-        self.distribution, self.on_device = distribution, bool(on_device)
-        self.batch_size, self.batches_per_epoch = int(batch_size), int(batches_per_epoch)
-        self.train_size = None if train_size is None else int(train_size)
-        self.data_seed = int(data_seed)
+        self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
+        self.batches_per_epoch = arguments.integer("batches_per_epoch", batches_per_epoch, at_least=1)
+        self.train_size = arguments.optional(arguments.integer, "train_size", train_size, at_least=1)
+        if self.train_size is not None and self.train_size < self.batch_size:
+            raise BadArgument("train_size", f"{{key}}={train_size} must be at least {{key:batch_size}}={batch_size} "
+                                            "(or null: fresh samples every batch)")
+        self.distribution, self.on_device = distribution, arguments.boolean("on_device", on_device)
+        self.data_seed = arguments.integer("data_seed", data_seed, at_least=0)
         self.train_set: Tensor | None = None  # [train_size, D] once drawn
 
     def setup(self, stage: str | None = None) -> None:

@@ -6,15 +6,16 @@ import torch
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument
 
 
 def check_image_options(image_size: int, channels: int, crop_size: int | None = None) -> None:
-    """ConfigError unless the size is positive and channels is 1 (grayscale) or 3 (RGB)."""
-    if int(channels) not in (1, 3):
-        raise ConfigError(f"dataset.channels must be 1 (grayscale) or 3 (RGB), got {channels}")
-    if int(image_size) < 1 or (crop_size is not None and int(crop_size) < 1):
-        raise ConfigError(f"dataset.image_size and dataset.crop_size must be >= 1, got {image_size}, {crop_size}")
+    """BadArgument unless the sizes are positive and channels is 1 (grayscale) or 3 (RGB)."""
+    if arguments.integer("channels", channels) not in (1, 3):
+        raise BadArgument("channels", f"must be 1 (grayscale) or 3 (RGB), got {channels}")
+    arguments.integer("image_size", image_size, at_least=1)
+    arguments.optional(arguments.integer, "crop_size", crop_size, at_least=1)
 
 
 def fit_images(images: Tensor, size: int, channels: int, crop_size: int | None = None,

@@ -19,10 +19,11 @@ import torch
 import torchvision.datasets as tvd
 from torch import Tensor
 
+from gankit import arguments
 from gankit.data.batches import TensorBatches
 from gankit.data.sources import ensure_available
 from gankit.data.transforms import check_image_options, fit_images, random_hflip, to_signed
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument, ConfigError
 
 # --- sources: where the files are and how to read them --------------------------------------
 
@@ -202,10 +203,10 @@ class InMemoryImages(pl.LightningDataModule):
                  on_device: bool = True):
         super().__init__()
         check_image_options(image_size, channels, crop_size)
-        self.source, self.download, self.on_device = source, bool(download), bool(on_device)
-        self.image_size, self.channels, self.batch_size = int(image_size), int(channels), int(batch_size)
-        self.crop_size = None if crop_size is None else int(crop_size)
-        self.hflip = bool(hflip)
+        self.source, self.download = source, arguments.boolean("download", download)
+        self.on_device, self.hflip = arguments.boolean("on_device", on_device), arguments.boolean("hflip", hflip)
+        self.image_size, self.channels, self.crop_size = image_size, channels, crop_size
+        self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
         self._train: Tensor | None = None  # uint8 [N, C, S, S], on the training device
         self._test: Tensor | None = None  # float [M, C, S, S] in [-1, 1], CPU, read on first use
         self._labels: dict[bool, Tensor] = {}  # train (True) / test (False) labels [N], read on first use
@@ -222,8 +223,8 @@ class InMemoryImages(pl.LightningDataModule):
             self.prepare_data()
         train = self._fit(self.source.read(train=True))
         if not 1 <= self.batch_size <= len(train):
-            raise ConfigError(f"dataset.batch_size={self.batch_size} must be between 1 and the {len(train)} "
-                              f"training images in {self.source.folder}")
+            raise BadArgument("batch_size", f"must be between 1 and the {len(train)} training images in "
+                              f"{self.source.folder}", value=self.batch_size, show_value=True)
         self._train = train  # moved to the training device by train_dataloader (setup may run before fit)
 
     def _fit(self, images: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import Metric
 
+from gankit import arguments
 from gankit.errors import ConfigError
 from gankit.metrics.classifier import load_or_train
 from gankit.metrics.reference import embed, reference_features
@@ -41,8 +42,11 @@ class DigitsEvaluator(nn.Module):
     def __init__(self, cache_dir: str, classifier_epochs: int = 15, is_splits: int = 10,
                  min_class_share: float = 0.1, batch_size: int = 500):
         super().__init__()
-        self.cache_dir, self.epochs, self.batch_size = Path(cache_dir), int(classifier_epochs), int(batch_size)
-        self.is_splits, self.min_class_share = int(is_splits), float(min_class_share)
+        self.cache_dir = arguments.writable_folder("cache_dir", cache_dir)
+        self.epochs = arguments.integer("classifier_epochs", classifier_epochs, at_least=1)
+        self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
+        self.is_splits = arguments.integer("is_splits", is_splits, at_least=1)
+        self.min_class_share = arguments.number("min_class_share", min_class_share, above=0.0, at_most=10.0)
         self.classifier: nn.Module | None = None
         self.scores: Scores | None = None
         self.coverage = ClassCoverage(min_share=min_class_share)

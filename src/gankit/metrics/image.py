@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor, nn
 
+from gankit import arguments
 from gankit.errors import ConfigError
 from gankit.metrics.inception import InceptionFeatures, to_uint8_rgb
 from gankit.metrics.reference import reference_features
@@ -20,8 +19,12 @@ class ImageEvaluator(nn.Module):
     def __init__(self, extractor: InceptionFeatures, cache_dir: str, dataset: str = "images",
                  is_splits: int = 10, kid_subsets: int = 100, kid_subset_size: int = 1000, batch_size: int = 50):
         super().__init__()
-        self.extractor, self.cache_dir, self.dataset = extractor, Path(cache_dir), str(dataset)
-        self.batch_size, self.is_splits = int(batch_size), int(is_splits)
+        self.extractor, self.cache_dir = extractor, arguments.writable_folder("cache_dir", cache_dir)
+        self.dataset = arguments.text("dataset", dataset)
+        self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
+        self.is_splits = arguments.integer("is_splits", is_splits, at_least=1)
+        arguments.integer("kid_subsets", kid_subsets, at_least=1)
+        arguments.integer("kid_subset_size", kid_subset_size, at_least=2)
         self.scores = Scores(extractor.num_features, num_classes=extractor.num_classes, kid=True,
                              is_splits=is_splits, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size)
         self.reference: dict[str, float] = {}

@@ -14,8 +14,9 @@ from torch import Tensor, nn
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 from torchmetrics.image.fid import NoTrainInceptionV3
 
+from gankit import arguments
 from gankit.checkpoint_io import load_safely
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument, ConfigError
 from gankit.metrics.cache import file_digest
 
 FEATURE_LAYERS = (64, 192, 768, 2048)
@@ -26,12 +27,11 @@ class _Inception(NoTrainInceptionV3):
         return self._torch_fidelity_forward(x)  # every requested feature, not only the first
 
 
-def _unavailable(reason: str) -> ConfigError:
+def _unavailable(reason: str) -> BadArgument:
+    """About the `weights` argument; `reason` may name it as {key}."""
     hub = Path(torch.hub.get_dir()) / "checkpoints"
-    return ConfigError(
-        f"the Inception weights are unavailable ({reason}); download {URL_INCEPTION_V3} on a machine with "
-        f"internet and pass metrics.inception_weights=PATH (or put the file in {hub})"
-    )
+    return BadArgument("weights", f"the Inception weights are unavailable ({reason}); download {URL_INCEPTION_V3} on "
+                                  f"a machine with internet and pass {{key}}=PATH (or put the file in {hub})")
 
 
 class InceptionFeatures(nn.Module):
@@ -40,12 +40,13 @@ class InceptionFeatures(nn.Module):
 
     def __init__(self, weights: str | None = None, feature_layer: int = 2048, antialias: bool = False):
         super().__init__()
-        if int(feature_layer) not in FEATURE_LAYERS:
-            raise ConfigError(f"metrics.feature_layer must be one of {FEATURE_LAYERS}, got {feature_layer}")
-        if weights is not None and not Path(weights).is_file():
-            raise _unavailable(f"metrics.inception_weights={weights} is not a file")
+        if feature_layer not in FEATURE_LAYERS:
+            raise BadArgument("feature_layer", f"must be one of {', '.join(map(str, FEATURE_LAYERS))}, "
+                                               f"got {feature_layer!r}")
+        if weights is not None and not Path(arguments.text("weights", weights)).is_file():
+            raise _unavailable(f"{{key}}={weights} is not a file")
         if weights is not None:  # torch-fidelity loads it with weights_only=False: only plain tensors get there
-            load_safely(weights, key="metrics.inception_weights")
+            load_safely(weights, key="weights")
         messages = io.StringIO()  # torch.hub's "Downloading ..." line: shown on success, dropped on failure
         try:
             with contextlib.redirect_stderr(messages):

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, Metric
 
+from gankit import arguments
 from gankit.errors import ConfigError
 
 
@@ -109,7 +110,8 @@ class ToyEvaluator(nn.Module):
 
     def __init__(self, threshold: float = 3.0, bins: int = 50):
         super().__init__()
-        self.threshold, self.bins = float(threshold), int(bins)
+        self.threshold = arguments.number("threshold", threshold, above=0.0)
+        self.bins = arguments.integer("bins", bins, at_least=1)
         self.distribution = None
         self.modes: ModeCoverage | None = None
         self.density: HistogramDivergence | None = None

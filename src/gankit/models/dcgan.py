@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument, ConfigError
 from gankit.models.heads import linear_head
 from gankit.models.init import dcgan_init
 
@@ -18,21 +19,19 @@ def image_geometry(data_shape: Sequence[int]) -> tuple[int, int, int]:
     """(channels, size, doublings from 4x4 to size) for a [C, S, S] shape, or a ConfigError."""
     shape = [int(s) for s in data_shape]
     if len(shape) != 3:
-        raise ConfigError(
-            f"model=dcgan needs image data of shape [C, H, W], the dataset gives {shape}; "
-            "use model=mlp for vector data"
-        )
+        raise BadArgument("data_shape", f"model=dcgan needs image data of shape [C, H, W], {{key}} is {shape}; "
+                                        "use model=mlp for vector data")
     channels, height, width = shape
     if height != width or height not in SIZES:
         raise ConfigError(
             f"model=dcgan builds square images of size {', '.join(map(str, SIZES))}, "
-            f"got {height}x{width}; set dataset.image_size to one of these"
+            f"got {height}x{width}; choose an image size among these"
         )
     return channels, height, height.bit_length() - 3  # log2(size) - 2
 
 
 def _norm(norm: NormFactory | None, channels: int) -> nn.Module:
-    return norm(channels) if norm else nn.Identity()
+    return arguments.call("norm", norm, channels) if norm else nn.Identity()
 
 
 class DCGANGenerator(nn.Module):
@@ -47,7 +46,8 @@ class DCGANGenerator(nn.Module):
     ):
         super().__init__()
         channels, _, doublings = image_geometry(data_shape)
-        self.latent_dim = int(latent_dim)
+        self.latent_dim = arguments.integer("latent_dim", latent_dim, at_least=1)
+        width, norm = arguments.integer("width", width, at_least=1), arguments.factory("norm", norm)
         ch = width * 2 ** (doublings - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(self.latent_dim, ch, 4, 1, 0, bias=False),  # [B, ch, 4, 4]
@@ -78,6 +78,8 @@ class DCGANDiscriminator(nn.Module):
     ):
         super().__init__()
         channels, size, _ = image_geometry(data_shape)
+        width, norm, head = arguments.integer("width", width, at_least=1), arguments.factory("norm", norm), \
+            arguments.factory("head", head)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
         ch, size = width, size // 2  # no norm on the input layer
         while size > 4:
@@ -87,7 +89,7 @@ class DCGANDiscriminator(nn.Module):
         layers.append(nn.Flatten())
         self.body = nn.Sequential(*layers)
         self.feature_dim = ch * 16
-        self.head = head(self.feature_dim)  # a linear head equals DCGAN's final 4x4 convolution
+        self.head = arguments.call("head", head, self.feature_dim)  # a linear head equals DCGAN's final 4x4 convolution
         self.apply(dcgan_init)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
 from gankit.models.heads import linear_head
 from gankit.models.init import normal_init
 
@@ -21,18 +21,14 @@ NormFactory = Callable[[int], nn.Module]
 
 
 def _check_widths(hidden: Sequence[int]) -> list[int]:
-    widths = list(hidden)
-    if not widths or any(int(w) < 1 for w in widths):
-        raise ConfigError(f"model hidden sizes must be a non-empty list of positive ints, got {widths}")
-    return [int(w) for w in widths]
+    return arguments.sizes("hidden", hidden)
 
 
 def _initialise(network: nn.Module, init_std: float | None) -> None:
     """N(0, init_std) weights and zero biases for every linear layer; None keeps torch's default."""
     if init_std is None:
         return
-    if float(init_std) <= 0:
-        raise ConfigError(f"model init_std must be > 0 (or null for torch's default), got {init_std}")
+    init_std = arguments.number("init_std", init_std, above=0.0)
     network.apply(lambda module: normal_init(module, float(init_std)))
 
 
@@ -76,12 +72,14 @@ class MLPGenerator(nn.Module):
         init_std: float | None = None,
     ):
         super().__init__()
-        self.latent_dim = int(latent_dim)
-        self.data_shape = tuple(int(s) for s in data_shape)
+        self.latent_dim = arguments.integer("latent_dim", latent_dim, at_least=1)
+        norm = arguments.factory("norm", norm)
+        self.data_shape = tuple(arguments.sizes("data_shape", data_shape))
         layers: list[nn.Module] = []
         width_in = self.latent_dim
         for width in _check_widths(hidden):
-            layers += [nn.Linear(width_in, width, bias=bool(bias)), norm(width) if norm else nn.Identity(), nn.ReLU()]
+            normalise = arguments.call("norm", norm, width) if norm else nn.Identity()
+            layers += [nn.Linear(width_in, width, bias=arguments.boolean("bias", bias)), normalise, nn.ReLU()]
             width_in = width
         layers.append(nn.Linear(width_in, math.prod(self.data_shape)))
         if tanh_output:
@@ -113,14 +111,12 @@ class MLPDiscriminator(nn.Module):
         hidden_noise: float = 0.0,
     ):
         super().__init__()
-        widths = _check_widths(hidden)
-        if maxout_pieces is not None and int(maxout_pieces) < 2:
-            raise ConfigError(f"model.discriminator.maxout_pieces must be >= 2 (or null for LeakyReLU layers), "
-                              f"got {maxout_pieces}")
-        if float(input_noise) < 0 or float(hidden_noise) < 0:
-            raise ConfigError(f"model.discriminator noise stds must be >= 0, got {input_noise}, {hidden_noise}")
+        widths, head = _check_widths(hidden), arguments.factory("head", head)
+        maxout_pieces = arguments.optional(arguments.integer, "maxout_pieces", maxout_pieces, at_least=2)
+        input_noise = arguments.number("input_noise", input_noise, at_least=0.0)
+        hidden_noise = arguments.number("hidden_noise", hidden_noise, at_least=0.0)
         layers: list[nn.Module] = [nn.Flatten()]
-        width_in = math.prod(int(s) for s in data_shape)
+        width_in = math.prod(arguments.sizes("data_shape", data_shape))
         for i, width in enumerate(widths):
             std = float(input_noise if i == 0 else hidden_noise)
             layers += [GaussianNoise(std)] if std > 0 else []
@@ -132,7 +128,7 @@ class MLPDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.feature_dim = width_in
         self.head_noise = GaussianNoise(hidden_noise) if float(hidden_noise) > 0 else nn.Identity()
-        self.head = head(width_in)
+        self.head = arguments.call("head", head, width_in)
         _initialise(self, init_std)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from gankit.errors import ConfigError
 
 AUTO = "auto"
+DEVICES, LAUNCHER = "trainer.devices", "hydra.launcher"  # the keys this module reads (devices decides the tasks)
 FILE_WORKERS = 4  # dataset.num_workers=null: the usable cores, at most 4 (gankit.data.folder.default_workers)
 GB_PER_TASK = 4  # a training process: torch, Lightning, the data held on the device, evaluation
 GB_PER_WORKER = 1  # each DataLoader worker decoding image files
@@ -20,9 +21,9 @@ GB_PER_WORKER = 1  # each DataLoader worker decoding image files
 
 def devices(cfg: DictConfig) -> int:
     """trainer.devices as the number of tasks a node runs (Lightning's SLURMEnvironment: one task a device)."""
-    value = OmegaConf.select(cfg, "trainer.devices", default=1)
+    value = OmegaConf.select(cfg, DEVICES, default=1)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"trainer.devices={value} under hydra/launcher=slurm: give a number of devices per node "
+        raise ConfigError(f"{DEVICES}={value} under hydra/launcher=slurm: give a number of devices per node "
                           "(SLURM starts one task per device)")
     return value
 
@@ -42,7 +43,7 @@ def partition_has_gpus(partition: str | None) -> bool:
         lines = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
     except (OSError, subprocess.SubprocessError) as error:
         raise ConfigError(f"sinfo failed ({error}): hydra/launcher=slurm needs SLURM's commands on this machine, "
-                          "or set hydra.launcher.gpus_per_node") from None
+                          f"or set {LAUNCHER}.gpus_per_node") from None
     for line in lines:
         name, _, gres = line.partition(" ")
         if (partition is None and name.endswith("*")) or name.rstrip("*") == partition:
@@ -66,7 +67,7 @@ def resolve(params: dict, cfg: DictConfig) -> dict:
     params = dict(params)
     tasks = params.get("tasks_per_node") or 1
     if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
-        raise ConfigError(f"hydra.launcher.tasks_per_node={tasks} (from trainer.devices): give trainer.devices=N, "
+        raise ConfigError(f"{LAUNCHER}.tasks_per_node={tasks} (from {DEVICES}): give {DEVICES}=N, "
                           "the number of devices (SLURM tasks) per node")
     if params.get("gpus_per_node") == AUTO:
         params["gpus_per_node"] = gpus_per_node(cfg, params.get("partition"))

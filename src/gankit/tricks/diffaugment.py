@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument, ConfigError
 from gankit.tricks import Technique
 
 
@@ -64,11 +65,11 @@ class DiffAugment(Technique):
 
     def __init__(self, policy: str = "color,translation,cutout", data_shape: Sequence[int] | None = None):
         super().__init__()
-        self.policy = [name.strip() for name in str(policy).split(",") if name.strip()]
+        self.policy = [name.strip() for name in arguments.text("policy", policy).split(",") if name.strip()]
         unknown = [name for name in self.policy if name not in TRANSFORMS]
         if unknown or not self.policy:
-            raise ConfigError(f"DiffAugment's policy names transforms among {', '.join(TRANSFORMS)}; "
-                              f"got {policy!r}")
+            raise BadArgument("policy", f"names transforms among {', '.join(TRANSFORMS)}, separated by commas; "
+                                        f"got {policy!r}")
         if data_shape is not None and len(data_shape) != 3:
             raise ConfigError(f"DiffAugment augments images [C, H, W]; this data has shape {list(data_shape)}")
 

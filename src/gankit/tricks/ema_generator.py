@@ -14,7 +14,7 @@ import copy
 import torch
 from torch import nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
 from gankit.tricks import Technique
 
 
@@ -25,9 +25,8 @@ class EMAGenerator(Technique):
 
     def __init__(self, decay: float = 0.999, warmup: bool = True):
         super().__init__()
-        if not 0.0 < float(decay) < 1.0:
-            raise ConfigError(f"the EMA decay must be in (0, 1), got {decay}")
-        self.decay, self.warmup = float(decay), bool(warmup)
+        self.decay = arguments.number("decay", decay, above=0.0, below=1.0)
+        self.warmup = arguments.boolean("warmup", warmup)
         self.average: nn.Module | None = None
         self.updates = 0  # G steps averaged so far (extra state: checkpointed)
 

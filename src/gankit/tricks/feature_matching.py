@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument
 from gankit.tricks import Technique
 
 if TYPE_CHECKING:
@@ -41,20 +42,22 @@ class FeatureMatching(Technique):
         layer: str | None = None,
     ):
         super().__init__()
-        if float(weight) <= 0:
-            raise ConfigError(f"trick.feature_matching.weight must be > 0, got {weight}")
-        self.weight, self.distance, self.layer = float(weight), distance, layer
-        self.replaces_generator_loss = bool(replace)
+        self.weight = arguments.number("weight", weight, above=0.0)
+        self.distance, self.layer = distance, arguments.optional(arguments.text, "layer", layer)
+        self.replaces_generator_loss = arguments.boolean("replace", replace)
+
+    def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
+        self._check_layer(discriminator)
+        return generator, discriminator
 
     def setup(self, gan: GAN) -> None:
-        if self.layer is None:
-            return
-        names = [name for name, _ in gan.discriminator.named_modules() if name]
-        if self.layer not in names:
-            raise ConfigError(
-                f"trick.feature_matching.layer={self.layer} is not a layer of the discriminator; "
-                f"choose one of: {', '.join(names)}"
-            )
+        self._check_layer(gan.discriminator)
+
+    def _check_layer(self, discriminator: nn.Module) -> None:
+        names = [name for name, _ in discriminator.named_modules() if name]
+        if self.layer is not None and self.layer not in names:
+            raise BadArgument("layer", f"is not a layer of the discriminator; choose one of: {', '.join(names)}",
+                              value=self.layer, show_value=True, owner=self)
 
     def generator_term(self, step: PlayerStep) -> Tensor:
         if self.layer is None:

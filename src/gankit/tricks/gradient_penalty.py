@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.errors import ConfigError
+from gankit import arguments
 from gankit.tricks import Technique
 from gankit.tricks.penalties import input_gradient_norms
 
@@ -15,9 +15,7 @@ class GradientPenalty(Technique):
 
     def __init__(self, weight: float = 10.0):
         super().__init__()
-        if float(weight) <= 0:
-            raise ConfigError(f"the gradient penalty's weight must be > 0, got {weight}")
-        self.weight = float(weight)
+        self.weight = arguments.number("weight", weight, above=0.0)
 
     def discriminator_term(self, step) -> Tensor:
         real, fake = step.real, step.fake

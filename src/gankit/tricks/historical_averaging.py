@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument
 from gankit.tricks import Technique
 
 PLAYERS = ("generator", "discriminator")  # the player names the loop passes to after_step
@@ -62,13 +63,10 @@ class HistoricalAveraging(Technique):
 
     def __init__(self, weight: float = 1e-3, players: Sequence[str] = PLAYERS):
         super().__init__()
-        unknown = [p for p in players if p not in PLAYERS]
-        if unknown or not players or float(weight) <= 0:
-            raise ConfigError(
-                f"trick.historical_averaging needs weight > 0 and players among {', '.join(PLAYERS)}, "
-                f"got weight={weight}, players={list(players)}"
-            )
-        self.weight = float(weight)
+        self.weight = arguments.number("weight", weight, above=0.0)
+        players = arguments.sequence("players", players, arguments.text, non_empty=False)
+        if not players or not all(p in PLAYERS for p in players):
+            raise BadArgument("players", f"{{key}} must name players among {', '.join(PLAYERS)}, got {{key}}={players}")
         self.history = nn.ModuleDict({player: RunningMean() for player in players})
 
     def discriminator_term(self, step) -> Tensor | None:

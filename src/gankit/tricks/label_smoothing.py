@@ -13,7 +13,8 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument, ConfigError
 from gankit.tricks import Technique
 
 if TYPE_CHECKING:
@@ -38,10 +39,8 @@ def _check(loss: Callable, alpha: float) -> None:
         )
     bound = loss.keywords.get("real_target") if isinstance(loss, functools.partial) else None
     if bound is not None and float(bound) != alpha:
-        raise ConfigError(
-            f"trick.label_smoothing.alpha={alpha} disagrees with loss.discriminator.real_target={bound}; "
-            "set the target with trick.label_smoothing.alpha only"
-        )
+        raise BadArgument("alpha", f"{{key}}={alpha} disagrees with {{key:discriminator_loss}}.real_target={bound}; "
+                                   "set the target with {key} only")
 
 
 class LabelSmoothing(Technique):
@@ -49,9 +48,7 @@ class LabelSmoothing(Technique):
 
     def __init__(self, alpha: float = 0.9, discriminator_loss: Callable | None = None):
         super().__init__()
-        if not 0.0 < float(alpha) <= 1.0:
-            raise ConfigError(f"trick.label_smoothing.alpha must be in (0, 1], got {alpha}")
-        self.alpha = float(alpha)
+        self.alpha = arguments.number("alpha", alpha, above=0, at_most=1)
         if discriminator_loss is not None:
             _check(discriminator_loss, self.alpha)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
 
 
 class MinibatchDiscriminationHead(nn.Module):
@@ -22,12 +22,9 @@ class MinibatchDiscriminationHead(nn.Module):
 
     def __init__(self, in_features: int, kernels: int = 100, kernel_dim: int = 5, eval_batch: int = 256):
         super().__init__()
-        if min(int(kernels), int(kernel_dim), int(eval_batch)) < 1:
-            raise ConfigError(
-                "minibatch discrimination needs kernels, kernel_dim and eval_batch >= 1, "
-                f"got {kernels}, {kernel_dim}, {eval_batch}"
-            )
-        self.kernels, self.kernel_dim, self.eval_batch = int(kernels), int(kernel_dim), int(eval_batch)
+        self.kernels = arguments.integer("kernels", kernels, at_least=1)
+        self.kernel_dim = arguments.integer("kernel_dim", kernel_dim, at_least=1)
+        self.eval_batch = arguments.integer("eval_batch", eval_batch, at_least=2)  # closeness to other samples
         self.T = nn.Parameter(0.05 * torch.randn(int(in_features), self.kernels, self.kernel_dim))  # [F, B, C]
         self.log_scale = nn.Parameter(torch.zeros(self.kernels, self.kernel_dim))  # [B, C]
         self.linear = nn.Linear(int(in_features) + self.kernels, 1)

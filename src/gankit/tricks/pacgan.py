@@ -14,7 +14,8 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument, ConfigError
 from gankit.tricks import Technique
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -51,11 +52,12 @@ class PacGAN(Technique):
 
     def __init__(self, pack: int = 2, batch_size: int | None = None):
         super().__init__()
-        if int(pack) < 2:
-            raise ConfigError(f"PacGAN's pack must be >= 2 samples, got {pack}")
-        self.pack = int(pack)
-        if batch_size is not None:
-            self._check(int(batch_size))
+        self.pack = arguments.integer("pack", pack, at_least=2)
+        if arguments.optional(arguments.integer, "batch_size", batch_size, at_least=1) is not None \
+                and batch_size % self.pack:
+            raise BadArgument("batch_size", f"{{key}} must be a multiple of {{key:pack}}={self.pack}: PacGAN packs "
+                                            f"{self.pack} samples, so the batch size must be a multiple of "
+                                            f"{self.pack}; got {batch_size}")
 
     def _check(self, batch_size: int) -> None:
         if batch_size % self.pack:

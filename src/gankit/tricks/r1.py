@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from gankit.errors import ConfigError
+from gankit import arguments
 from gankit.tricks import Technique
 from gankit.tricks.penalties import input_gradient_norms
 
@@ -18,9 +18,8 @@ class R1(Technique):
 
     def __init__(self, gamma: float = 10.0, every: int = 1):
         super().__init__()
-        if float(gamma) <= 0 or int(every) < 1:
-            raise ConfigError(f"R1 needs gamma > 0 and every >= 1, got gamma={gamma}, every={every}")
-        self.gamma, self.every = float(gamma), int(every)
+        self.gamma = arguments.number("gamma", gamma, above=0.0)
+        self.every = arguments.integer("every", every, at_least=1)
         self.d_updates = 0  # in the state_dict (extra state), so the lazy rhythm resumes
 
     def get_extra_state(self) -> dict:

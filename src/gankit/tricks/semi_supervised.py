@@ -24,8 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit import arguments
 from gankit.data.labelled import CyclingBatches, labelled_subset
-from gankit.errors import ConfigError
+from gankit.errors import BadArgument, ConfigError
 from gankit.tricks import Technique
 
 if TYPE_CHECKING:
@@ -133,16 +134,14 @@ class SemiSupervised(Technique):
                  weight: float = 1.0, gan: bool = True, average_decay: float | None = 0.999,
                  eval_batch: int = 1000):
         super().__init__()
-        if int(num_classes) < 2 or int(per_class) < 1 or int(batch_size) < 1 or int(eval_batch) < 1:
-            raise ConfigError("trick.semi_supervised needs num_classes >= 2, per_class, batch_size and eval_batch "
-                              f">= 1; got {num_classes}, {per_class}, {batch_size}, {eval_batch}")
-        if float(weight) <= 0:
-            raise ConfigError(f"trick.semi_supervised.weight must be > 0, got {weight}")
-        if average_decay is not None and not 0.0 < float(average_decay) < 1.0:
-            raise ConfigError(f"trick.semi_supervised.average_decay must be in (0, 1) or null, got {average_decay}")
-        self.num_classes, self.per_class, self.label_seed = int(num_classes), int(per_class), int(label_seed)
-        self.batch_size, self.weight, self.eval_batch = int(batch_size), float(weight), int(eval_batch)
-        self.gan = bool(gan)
+        self.num_classes = arguments.integer("num_classes", num_classes, at_least=2)
+        self.per_class = arguments.integer("per_class", per_class, at_least=1)
+        self.label_seed = arguments.integer("label_seed", label_seed, at_least=0)
+        self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
+        self.eval_batch = arguments.integer("eval_batch", eval_batch, at_least=1)
+        self.weight = arguments.number("weight", weight, above=0.0)
+        arguments.optional(arguments.number, "average_decay", average_decay, above=0.0, below=1.0)
+        self.gan = arguments.boolean("gan", gan)
         self.replaces_discriminator_loss = not self.gan  # the supervised baseline: D's loss is the term alone
         self.average = ParameterAverage(average_decay) if average_decay is not None else None
         self._labelled: tuple[Tensor, Tensor] | None = None  # images [n K, ...], labels [n K] on the device
@@ -182,7 +181,11 @@ class SemiSupervised(Technique):
                  test_labels: Tensor, device: torch.device | str = "cpu", rank: int = 0) -> None:
         """Draw the labelled subset from the training split (`train_examples(index)`: the training images at
         `index`); keep the test split for `evaluate`."""
-        index = labelled_subset(train_labels, self.num_classes, self.per_class, self.label_seed)
+        try:
+            index = labelled_subset(train_labels, self.num_classes, self.per_class, self.label_seed)
+        except BadArgument as error:  # about this technique's arguments, found when the data is known
+            error.owner = self
+            raise
         self._labelled = (train_examples(index).to(device), train_labels.cpu()[index].to(device))
         self._test = (test_images.cpu(), test_labels.cpu().long())
         self._batches = CyclingBatches(len(index), self.batch_size, seed=torch.initial_seed(), rank=rank)

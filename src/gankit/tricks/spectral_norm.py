@@ -11,7 +11,7 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gankit.errors import ConfigError
+from gankit import arguments
 from gankit.tricks import Technique
 from gankit.tricks.reparametrise import reparametrise
 
@@ -21,9 +21,8 @@ class SpectralNorm(Technique):
 
     def __init__(self, generator: bool = False, power_iterations: int = 1):
         super().__init__()
-        if int(power_iterations) < 1:
-            raise ConfigError(f"spectral norm needs power_iterations >= 1, got {power_iterations}")
-        self.generator, self.power_iterations = bool(generator), int(power_iterations)
+        self.generator = arguments.boolean("generator", generator)
+        self.power_iterations = arguments.integer("power_iterations", power_iterations, at_least=1)
 
     def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
         networks = [discriminator, generator] if self.generator else [discriminator]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.errors import ConfigError
+from gankit import arguments
 from gankit.tricks import Technique
 
 
@@ -37,9 +37,7 @@ class Unrolled(Technique):
 
     def __init__(self, steps: int = 5):
         super().__init__()
-        if int(steps) < 1:
-            raise ConfigError(f"the unrolled GAN needs steps >= 1, got {steps}")
-        self.steps = int(steps)
+        self.steps = arguments.integer("steps", steps, at_least=1)
 
     def generator_term(self, step) -> Tensor:
         gan = step.gan

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from gankit.errors import ConfigError
+from gankit import arguments
+from gankit.errors import BadArgument, ConfigError
 from gankit.tricks import Technique
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class VirtualBatchNorm(nn.Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = None):
         super().__init__()
-        self.eps = float(eps)
+        self.eps = arguments.number("eps", eps, above=0.0)
         self.weight = nn.Parameter(1.0 + 0.02 * torch.randn(num_features))  # gamma [C]
         self.bias = nn.Parameter(torch.zeros(num_features))  # beta [C]
         self.recording = False  # True while the reference batch passes: record its statistics
@@ -67,25 +68,23 @@ class ReferenceBatch(Technique):
 
     def __init__(self, latent_dim: int, size: int = 64):
         super().__init__()
-        if int(size) < 1:
-            raise ConfigError(f"trick.virtual_batch_norm.size must be >= 1, got {size}")
-        self.register_buffer("noise", torch.randn(int(size), int(latent_dim)))  # [N, latent_dim], drawn once
+        size = arguments.integer("size", size, at_least=2)  # statistics of one sample normalise it to 0
+        latent_dim = arguments.integer("latent_dim", latent_dim, at_least=1)
+        self.register_buffer("noise", torch.randn(size, latent_dim))  # [N, latent_dim], drawn once
         self._layers: dict[int, list[VirtualBatchNorm]] = {}  # id(generator) -> its VBN layers
         self._handles: list = []
         self._in_reference_pass = False
 
     def setup(self, gan: GAN) -> None:
         if self.noise.shape[1] != gan.latent_dim:
-            raise ConfigError(
-                f"trick.virtual_batch_norm.latent_dim={self.noise.shape[1]} differs from the generator's "
-                f"latent_dim={gan.latent_dim}"
-            )
+            raise BadArgument("latent_dim", f"differs from the generator's latent_dim={gan.latent_dim}",
+                              value=self.noise.shape[1], show_value=True, owner=self)
         networks = {id(g): g for g in (gan.generator, gan.generator_for_evaluation)}.values()  # G, its EMA
         self._layers = {id(g): [m for m in g.modules() if isinstance(m, VirtualBatchNorm)] for g in networks}
         if not self._layers[id(gan.generator)]:
             raise ConfigError(
                 "trick=virtual_batch_norm found no VirtualBatchNorm layer in the generator; "
-                "model.generator.norm was overridden or the generator takes no norm"
+                "its norm was overridden or it takes no norm"
             )
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.broadcast(self.noise, src=0)  # under DDP every process uses rank 0's reference batch

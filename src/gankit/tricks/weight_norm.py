@@ -9,6 +9,7 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from gankit import arguments
 from gankit.tricks import Technique
 from gankit.tricks.reparametrise import reparametrise
 
@@ -22,7 +23,7 @@ class WeightNorm(Technique):
 
     def __init__(self, generator: bool = False):
         super().__init__()
-        self.generator = bool(generator)
+        self.generator = arguments.boolean("generator", generator)
 
     def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
         networks = [discriminator, generator] if self.generator else [discriminator]

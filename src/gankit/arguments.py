@@ -1,0 +1,113 @@
+"""Checks of constructor arguments. Each returns the value as the constructor uses it, or raises BadArgument naming
+the argument (`batch_size must be >= 1, got 0`); train.py turns the argument's name into the config key."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import ListConfig
+
+from gankit.errors import BadArgument
+
+
+def integer(name: str, value: Any, at_least: int | None = None, at_most: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadArgument(name, f"must be an integer, got {value!r}")
+    _bounds(name, value, at_least, at_most, open_low=False)
+    return int(value)
+
+
+def number(name: str, value: Any, above: float | None = None, at_least: float | None = None,
+           below: float | None = None, at_most: float | None = None) -> float:
+    """A float in the given bounds: `above`/`below` exclusive, `at_least`/`at_most` inclusive."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise BadArgument(name, f"must be a number, got {value!r}")
+    low, open_low = (above, True) if above is not None else (at_least, False)
+    high, open_high = (below, True) if below is not None else (at_most, False)
+    if low is None or high is None:
+        _bounds(name, value, low, high, open_low, open_high)
+    elif not ((value > low if open_low else value >= low) and (value < high if open_high else value <= high)):
+        interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+        raise BadArgument(name, f"must be in {interval}, got {value!r}")
+    return float(value)
+
+
+def _bounds(name, value, low, high, open_low: bool, open_high: bool = False) -> None:
+    if low is not None and (value <= low if open_low else value < low):
+        raise BadArgument(name, f"must be {'>' if open_low else '>='} {low}, got {value!r}")
+    if high is not None and (value >= high if open_high else value > high):
+        raise BadArgument(name, f"must be {'<' if open_high else '<='} {high}, got {value!r}")
+
+
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadArgument(name, f"must be true or false, got {value!r}")
+    return value
+
+
+def text(name: str, value: Any, choices: Sequence[str] | None = None) -> str:
+    """A non-empty string (one of `choices` when given)."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadArgument(name, f"must be a non-empty string, got {value!r}")
+    if choices is not None and value not in choices:
+        raise BadArgument(name, f"must be one of: {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def optional(check: Callable[..., Any], name: str, value: Any, **bounds) -> Any:
+    """`check(name, value, **bounds)`, or None for None."""
+    return None if value is None else check(name, value, **bounds)
+
+
+def sequence(name: str, value: Any, item: Callable[[str, Any], Any], length: int | None = None,
+             non_empty: bool = True) -> list:
+    """A list whose items pass `item(f"{name}[i]", x)`; of `length` items when given."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, ListConfig)):
+        raise BadArgument(name, f"must be a list, got {value!r}")
+    items = list(value)
+    if length is not None and len(items) != length:
+        raise BadArgument(name, f"must be a list of {length} items, got {_show(value)}")
+    if non_empty and not items:
+        raise BadArgument(name, "must be a non-empty list, got []")
+    return [item(f"{name}[{i}]", x) for i, x in enumerate(items)]
+
+
+def sizes(name: str, value: Any) -> list[int]:
+    """A non-empty list of positive integers (layer widths, a data shape)."""
+    return sequence(name, value, lambda item, size: integer(item, size, at_least=1))
+
+
+def writable_folder(name: str, value: Any) -> Path:
+    """A folder that exists or can be created, and can be written (probed with a temporary file)."""
+    folder = Path(text(name, value)).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise BadArgument(name, f"cannot be written ({error.strerror or type(error).__name__})", value=value,
+                          show_value=True) from None
+    return folder
+
+
+def factory(name: str, value: Any) -> Any:
+    """A callable (a `_partial_: true` target), or None."""
+    if value is not None and not callable(value):
+        raise BadArgument(name, f"must be a config with a _target_ (or null), got {value!r}")
+    return value
+
+
+def call(name: str, factory: Callable, *args) -> Any:
+    """`factory(*args)` for a factory argument called here (a `_partial_` layer): what it refuses is named below
+    `name` (`head.kernels`)."""
+    try:
+        return factory(*args)
+    except BadArgument as error:
+        raise error.below(name) from None
+
+
+def _show(value: Any) -> str:
+    return str(list(value)) if isinstance(value, ListConfig) else repr(value)
