@@ -21,13 +21,15 @@ from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from gankit import resume
 from gankit.callbacks.evaluation import Evaluation
 from gankit.checkpoint_io import AtomicCheckpointIO
 from gankit.checks import check_composes, check_config, check_group_choices
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.noise import silence_known_noise
+from gankit.resume import checkpoint as resume
+from gankit.resume import last_checkpoint
+from gankit.resume.command_line import continue_run
 from gankit.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -88,15 +90,15 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
 
 def cluster() -> list:
     """In a SLURM job: Lightning's SLURM environment (ranks from SLURM) without its auto-requeue, so preemption has
-    one path, gankit's (callbacks/preemption.py saves last.ckpt, resume.checkpoint_path resumes it)."""
+    one path, gankit's (resume/preemption.py saves last.ckpt, resume/checkpoint.py resumes it)."""
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def save_final_checkpoint(trainer: pl.Trainer) -> None:
     """last.ckpt at the final step (ModelCheckpoint saves only on its step multiples)."""
-    callback = trainer.checkpoint_callback
-    if callback is not None and callback.dirpath is not None:
-        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt", weights_only=False)
+    path = last_checkpoint(trainer)
+    if path is not None:
+        trainer.save_checkpoint(path, weights_only=False)
 
 
 def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
@@ -161,7 +163,7 @@ def record_failure(cfg: DictConfig, error: BaseException) -> None:
 def preflight(args: list[str]) -> list[str]:
     """Checks of the command line before Hydra composes it; the overrides to run (a resume adds its run's)."""
     check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
-    args = resume.continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
+    args = continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
     check_composes(CONF_DIR, args)
     return args
 

@@ -1,7 +1,7 @@
 """Input checks that run before anything heavy: command-line group choices, overrides that do not compose,
 and config values. Checks that need a built object live beside it and raise the same ConfigError (image
 sizes in models/dcgan.py, data folders in data/sources.py and data/folder.py, batch sizes against the data
-in the datamodules' setup, checkpoints in resume.py, Inception weights in metrics/inception.py)."""
+in the datamodules' setup, checkpoints in resume/checkpoint.py, Inception weights in metrics/inception.py)."""
 
 from __future__ import annotations
 
