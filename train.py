@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import hydra
 import lightning.pytorch as pl
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
@@ -21,14 +19,13 @@ from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from gankit.callbacks.evaluation import Evaluation
+from gankit.callbacks.final import FinalRecord
 from gankit.checkpoint_io import AtomicCheckpointIO
 from gankit.checks import check_composes, check_config, check_group_choices
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.noise import silence_known_noise
 from gankit.resume import checkpoint as resume
-from gankit.resume import last_checkpoint
 from gankit.resume.command_line import continue_run
 from gankit.study import label_run
 
@@ -79,6 +76,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
     if (cfg.get("metrics") or {}).get("callback"):  # metrics=none leaves it empty (a preset may still set main)
         callbacks.append(build(cfg.metrics.callback))
+    callbacks.append(FinalRecord(Path(cfg.paths.output_dir) / "metrics.json"))  # last: after the evaluation
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
     if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
@@ -92,13 +90,6 @@ def cluster() -> list:
     """In a SLURM job: Lightning's SLURM environment (ranks from SLURM) without its auto-requeue, so preemption has
     one path, gankit's (resume/preemption.py saves last.ckpt, resume/checkpoint.py resumes it)."""
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
-
-
-def save_final_checkpoint(trainer: pl.Trainer) -> None:
-    """last.ckpt at the final step (ModelCheckpoint saves only on its step multiples)."""
-    path = last_checkpoint(trainer)
-    if path is not None:
-        trainer.save_checkpoint(path, weights_only=False)
 
 
 def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
@@ -116,31 +107,19 @@ def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Build the run, fit it, write metrics.json; return the final metrics (and their `protocol`)."""
+    """Build the run and fit it (its callbacks write the run directory: last.ckpt, metrics.json, ...); return
+    the final metrics (and their `protocol`), as metrics.json holds them."""
     trainer, gan, datamodule = build_run(cfg, load_data=True)
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
         trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
-        save_final_checkpoint(trainer)
     except BaseException:
         finish_wandb(trainer, interrupted=True)
         raise
     finish_wandb(trainer)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
-    metrics["step"] = trainer.global_step
-    history = []  # every evaluation: {"step": N, "eval/<metric>": value}
-    for evaluation in (c for c in trainer.callbacks if isinstance(c, Evaluation)):
-        metrics.update(evaluation.final)
-        metrics["protocol"] = evaluation.protocol
-        history = evaluation.history
-    if trainer.is_global_zero:
-        output_dir = Path(cfg.paths.output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
-        if history:
-            (output_dir / "evaluations.json").write_text(json.dumps(history, indent=1))
-    return metrics
+    (record,) = (c for c in trainer.callbacks if isinstance(c, FinalRecord))
+    return record.metrics
 
 
 def main_metric(cfg: DictConfig, metrics: dict) -> float | None:

@@ -6,11 +6,15 @@ An evaluator (gankit.metrics: ToyEvaluator, DigitsEvaluator, ImageEvaluator) pro
 process generates its share of the samples; the evaluator's torchmetrics states sync in compute().
 Each evaluation also logs what the techniques measure themselves (`GAN.evaluate_techniques`, e.g. the
 test error of a classifier a technique trains); `evaluator=None` evaluates only those (no samples).
+Its outputs: `eval/...` in the loggers and `trainer.callback_metrics`, `history_path` (evaluations.json, every
+evaluation) and its `final_record()` (the final values and their protocol, for metrics.json: callbacks/final.py).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
@@ -24,7 +28,8 @@ class Evaluation(pl.Callback):
     (so evaluation neither consumes nor depends on the training RNG)."""
 
     def __init__(self, evaluator=None, every_n_steps: int = 1000, num_samples: int = 10000,
-                 num_samples_periodic: int = 2000, batch_size: int = 500, seed: int = 0, prefix: str = "eval"):
+                 num_samples_periodic: int = 2000, batch_size: int = 500, seed: int = 0, prefix: str = "eval",
+                 history_path: str | None = None):
         super().__init__()
         if int(every_n_steps) < 0:
             raise ConfigError(f"metrics.eval_every must be >= 0 (0: only at the end), got {every_n_steps}")
@@ -32,6 +37,7 @@ class Evaluation(pl.Callback):
             raise ConfigError(f"metrics.num_samples and metrics.num_samples_periodic must be >= 2 and "
                               f"metrics.batch_size >= 1, got {num_samples}, {num_samples_periodic}, {batch_size}")
         self.evaluator, self.prefix, self.seed = evaluator, prefix, int(seed)
+        self.history_path = None if history_path is None else Path(history_path)
         self.every_n_steps, self.batch_size = int(every_n_steps), int(batch_size)
         self.num_samples, self.num_samples_periodic = int(num_samples), int(num_samples_periodic)
         self.final: dict[str, float] = {}  # eval/<metric> at the end of fit, with the reference values
@@ -66,7 +72,7 @@ class Evaluation(pl.Callback):
         values = self.evaluate(trainer, gan, self.num_samples)
         evaluator = self.evaluator
         reference = {f"{self.prefix}/{k}": v for k, v in (evaluator.reference if evaluator else {}).items()}
-        self.final = {k: v for k, v in {**values, **reference}.items() if k != f"{self.prefix}/seconds"}
+        self.final = {**values, **reference}
         samples = {**evaluator.protocol(), "num_samples": self.num_samples, "seed": self.seed,
                    "generator": gan.evaluated_generator_name} if evaluator else {}  # G, or a technique's copy
         self.protocol = {**samples, "step": trainer.global_step, "processes": trainer.world_size,
@@ -74,6 +80,16 @@ class Evaluation(pl.Callback):
         if reference and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(reference, step=trainer.global_step)
+
+    def final_record(self) -> dict:
+        """Its part of metrics.json: the final eval/<metric> values (with the reference values) and their protocol."""
+        return {**self.final, "protocol": self.protocol}
+
+    def teardown(self, trainer: pl.Trainer, gan, stage: str) -> None:
+        """evaluations.json once fit ended well (teardown follows every on_fit_end, the final checkpoint's too)."""
+        if stage == "fit" and self.history_path is not None and self.history and trainer.is_global_zero:
+            self.history_path.parent.mkdir(parents=True, exist_ok=True)
+            self.history_path.write_text(json.dumps(self.history, indent=1))
 
     def evaluate(self, trainer: pl.Trainer, gan, num_samples: int) -> dict[str, float]:
         """eval/<metric> over `num_samples` generated samples, split across processes; logged on rank 0."""
