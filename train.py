@@ -24,10 +24,10 @@ from gankit.checkpoint_io import AtomicCheckpointIO
 from gankit.checks import check_composes, check_config, check_group_choices
 from gankit.errors import ConfigError
 from gankit.gan import GAN
-from gankit.noise import silence_known_noise
+from gankit.known_warnings import silence_known_warnings
 from gankit.resume import checkpoint as resume
 from gankit.resume.command_line import continue_run
-from gankit.study import label_run
+from gankit.sweeps.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     against the model and set as `trainer.ckpt_path`). `load_data`: read the data now, so missing files and
     batches larger than the data stop the run with one line before the trainer and logger print anything."""
     check_config(cfg)
-    silence_known_noise()
+    silence_known_warnings()
     ckpt_path = resume.checkpoint_path(cfg)
     checkpoint = resume.read(ckpt_path) if ckpt_path else None
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -159,7 +159,7 @@ def main(cfg: DictConfig) -> float | None:
             raise
         print(f"error: {error}", file=sys.stderr)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            return None  # the other runs go on; gankit.failures.ReportFailedRuns exits 1 at the end
+            return None  # the other runs go on; gankit.sweeps.failures.ReportFailedRuns exits 1 at the end
         sys.exit(error.exit_status)
 
 

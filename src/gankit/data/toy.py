@@ -9,7 +9,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
-from gankit.data.batches import PositionedBatches, TensorBatches
+from gankit.data.batches import PositionedBatches, TensorBatches, placement
 from gankit.errors import ConfigError
 
 
@@ -114,9 +114,7 @@ class ToyDataModule(pl.LightningDataModule):
             self.train_set = self.distribution.sample(self.train_size, device="cpu", generator=generator)
 
     def train_dataloader(self) -> ToyBatches | TensorBatches:
-        trainer = self.trainer
-        device = trainer.strategy.root_device if self.on_device and trainer is not None else None
-        rank = trainer.global_rank if trainer is not None else 0
+        device, rank = placement(self, self.on_device)
         if self.train_size is None:
             return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank, device=device)
         self.setup()
