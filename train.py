@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import hydra
 import lightning.pytorch as pl
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
@@ -23,14 +21,16 @@ from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from gankit import arguments, resume
-from gankit.callbacks.evaluation import Evaluation
-from gankit.checkpoint_io import AtomicCheckpointIO, writing
+from gankit import arguments
+from gankit.callbacks.final import FinalRecord
+from gankit.checkpoint_io import AtomicCheckpointIO
 from gankit.checks import check_composes, check_group_choices, check_one_key_per_value, check_targets, located
 from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
-from gankit.noise import silence_known_noise
-from gankit.study import label_run
+from gankit.known_warnings import silence_known_warnings
+from gankit.resume import checkpoint as resume
+from gankit.resume.command_line import continue_run
+from gankit.sweeps.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
             arguments.optional(arguments.text, "metrics.main", OmegaConf.select(cfg, "metrics.main"))
             arguments.text("metrics.goal", OmegaConf.select(cfg, "metrics.goal", default="minimize"),
                            choices=("minimize", "maximize"))
-    silence_known_noise()
+    silence_known_warnings()
     ckpt_path = resume.checkpoint_path(cfg)
     checkpoint = resume.read(ckpt_path) if ckpt_path else None
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -113,6 +113,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
     if (cfg.get("metrics") or {}).get("callback"):  # metrics=none leaves it empty (a preset may still set main)
         callbacks.append(build(cfg.metrics.callback))
+    callbacks.append(FinalRecord(Path(cfg.paths.output_dir) / "metrics.json"))  # last: after the evaluation
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
     if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
@@ -124,15 +125,8 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
 
 def cluster() -> list:
     """In a SLURM job: Lightning's SLURM environment (ranks from SLURM) without its auto-requeue, so preemption has
-    one path, gankit's (callbacks/preemption.py saves last.ckpt, resume.checkpoint_path resumes it)."""
+    one path, gankit's (resume/preemption.py saves last.ckpt, resume/checkpoint.py resumes it)."""
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
-
-
-def save_final_checkpoint(trainer: pl.Trainer) -> None:
-    """last.ckpt at the final step (ModelCheckpoint saves only on its step multiples)."""
-    callback = trainer.checkpoint_callback
-    if callback is not None and callback.dirpath is not None:
-        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt", weights_only=False)
 
 
 def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
@@ -150,33 +144,20 @@ def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Build the run, fit it, write metrics.json; return the final metrics (and their `protocol`)."""
+    """Build the run and fit it (its callbacks write the run directory: last.ckpt, metrics.json, ...); return
+    the final metrics (and their `protocol`), as metrics.json holds them."""
     trainer, gan, datamodule = build_run(cfg, load_data=True)
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
         with configured_by(cfg):  # a technique's argument checked when fit starts names its key
             trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
-        save_final_checkpoint(trainer)
     except BaseException:
         finish_wandb(trainer, interrupted=True)
         raise
     finish_wandb(trainer)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
-    metrics["step"] = trainer.global_step
-    history = []  # every evaluation: {"step": N, "eval/<metric>": value}
-    for evaluation in (c for c in trainer.callbacks if isinstance(c, Evaluation)):
-        metrics.update(evaluation.final)
-        metrics["protocol"] = evaluation.protocol
-        history = evaluation.history
-    if trainer.is_global_zero:
-        output_dir = Path(cfg.paths.output_dir)
-        with writing(output_dir / "metrics.json"):
-            output_dir.mkdir(parents=True, exist_ok=True)
-            (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
-        if history:
-            (output_dir / "evaluations.json").write_text(json.dumps(history, indent=1))
-    return metrics
+    (record,) = (c for c in trainer.callbacks if isinstance(c, FinalRecord))
+    return record.metrics
 
 
 def main_metric(cfg: DictConfig, metrics: dict) -> float | None:
@@ -199,7 +180,7 @@ def record_failure(cfg: DictConfig, error: BaseException) -> None:
 def preflight(args: list[str]) -> list[str]:
     """Checks of the command line before Hydra composes it; the overrides to run (a resume adds its run's)."""
     check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
-    args = resume.continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
+    args = continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
     check_composes(CONF_DIR, args)
     check_one_key_per_value(CONF_DIR, args)
     return args
@@ -217,7 +198,7 @@ def main(cfg: DictConfig) -> float | None:
             raise
         print(f"error: {error}", file=sys.stderr)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            return None  # the other runs go on; gankit.failures.ReportFailedRuns exits 1 at the end
+            return None  # the other runs go on; gankit.sweeps.failures.ReportFailedRuns exits 1 at the end
         sys.exit(error.exit_status)
 
 

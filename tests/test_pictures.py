@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from gankit.callbacks.curves import TrainingCurves, moving_average
-from gankit.callbacks.figures import slerp
+from gankit.callbacks.pictures import slerp
 from tests import wandb_files
 from train import build_run, train
 

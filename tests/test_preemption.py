@@ -84,7 +84,7 @@ def test_sigterm_saves_a_checkpoint_and_no_secret_reaches_the_run_directory(tmp_
 
 def test_the_slurm_time_limit_notice_requeues_only_while_requeues_are_left(monkeypatch, caplog):
     """With the allowed requeues spent, the notice is logged and nothing is requeued (no scontrol here to call)."""
-    from gankit.callbacks.preemption import SaveOnPreemption
+    from gankit.resume.preemption import SaveOnPreemption
 
     monkeypatch.setenv("SLURM_JOB_ID", "41")
     monkeypatch.setenv("SLURM_RESTART_COUNT", "3")

@@ -77,7 +77,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(uninterrupt
 
 
 def test_ckpt_path_last_continues_the_newest_run_with_its_overrides(tmp_path, monkeypatch):
-    from gankit.resume import continue_run
+    from gankit.resume.command_line import continue_run
     from tests.conftest import CONF_DIR
 
     monkeypatch.chdir(tmp_path)

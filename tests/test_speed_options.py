@@ -34,7 +34,8 @@ def test_fp16_with_the_gradient_scaler_logs_unscaled_gradient_norms(make_config)
     for name, plugins in (("fp32", []), ("fp16", [fp16])):
         _, gan, datamodule = build_run(make_config(*SMALL))
         trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_checkpointing=False,
-                             enable_progress_bar=False, enable_model_summary=False, plugins=plugins)
+                             enable_progress_bar=False, enable_model_summary=False, plugins=plugins,
+                             log_every_n_steps=1)  # the GAN logs on Lightning's rhythm: here every batch
         trainer.fit(gan, datamodule=datamodule)
         norms[name] = float(trainer.callback_metrics["train/grad_norm_d"])
         if name == "fp16":

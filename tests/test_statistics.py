@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from scipy import stats
 
 import sweep
-from gankit.statistics import summarise, welch_difference
+from gankit.sweeps.statistics import summarise, welch_difference
 
 # Hand-computed: a = [4, 5, 6], b = [1, 2, 3]: both variances 1, se = sqrt(1/3 + 1/3) = 0.81650, Welch df =
 # (2/3)^2 / (2 (1/3)^2 / 2) = 4, t_0.975(4) = 2.776445, half-width 2.267000.

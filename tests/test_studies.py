@@ -20,7 +20,8 @@ def rows(name: str) -> list[list[str]]:
     study = OmegaConf.load(CONF_DIR / "sweep" / f"{name}.yaml")
     fixed = [o for o in study.get("overrides", []) if not o.split("=")[0].lstrip("+~").startswith("hydra")]
     axes = {key: (values[:1] if key == "seed" else values) for key, values in study.axes.items()}
-    return [[*fixed, *(f"{k}={v}" for k, v in zip(axes, combo))] for combo in itertools.product(*axes.values())]
+    combos = itertools.product(*axes.values())
+    return [[*fixed, *(f"{k}={v}" for k, v in zip(axes, combo, strict=True))] for combo in combos]
 
 
 def covering(rows_: list[list[str]]) -> list[list[str]]:

@@ -3,6 +3,11 @@
 One training iteration = `d_steps` D updates, each on a fresh real batch and fresh noise,
 then `g_steps` G updates. Each Lightning batch feeds one D update; the G updates follow
 every `d_steps`-th batch. `global_step` counts optimizer steps of both players.
+
+Training values (losses, mean D(x), gradient norms) are kept every batch in `batch_values`, where
+callbacks read them (the final ones reach metrics.json through callbacks/final.py), and sent to
+the loggers with `self.log` (about a millisecond a call) on every `trainer.log_every_n_steps`-th
+batch only, Lightning's own logger rhythm.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import torch
 from torch import Tensor, nn
 
 from gankit import arguments
-from gankit.callbacks.rhythm import logging_batch
 from gankit.errors import BadArgument, ConfigError
 from gankit.losses import GANLoss
 from gankit.step import PlayerStep
@@ -89,8 +93,9 @@ class GAN(pl.LightningModule):
         self.d_steps, self.g_steps = int(d_steps), int(g_steps)
         self._factories = (optimizer_g, optimizer_d, scheduler_g, scheduler_d)
         self.compile_options, self.channels_last = _compile_options(compile), bool(channels_last)
-        self.d_updates = 0  # D updates so far; checkpointed, so resuming keeps the k:1 rhythm
-        self._log_now = True  # this batch logs (Lightning's log_every_n_steps rhythm, and the last batch)
+        self.d_updates = 0  # D updates so far = batches so far; checkpointed, so resuming keeps the k:1 rhythm
+        self.logs_this_batch = True  # whether this batch's values go to the loggers (see logging_batch)
+        self.batch_values: dict[str, Tensor] = {}  # this batch's training values, detached: train/<name>
 
     # --- sampling -----------------------------------------------------------------------
 
@@ -191,14 +196,19 @@ class GAN(pl.LightningModule):
         for trick in self.tricks.values():
             trick.setup(self)
 
+    def logging_batch(self) -> bool:
+        """Whether the loggers receive this batch's values: Lightning's rule (every `log_every_n_steps`-th batch,
+        counted over the run, and when the trainer is asked to stop), from the GAN's own batch count."""
+        every = self.trainer.log_every_n_steps
+        return (every > 0 and (self.d_updates + 1) % every == 0) or self.trainer.should_stop
+
     def training_step(self, real: Tensor, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         if self.channels_last and real.dim() == 4:
             real = real.contiguous(memory_format=torch.channels_last)  # [B, C, H, W], NHWC in memory
         g_follows = (self.d_updates + 1) % self.d_steps == 0
         batch_size = real.shape[0]
-        last = 0 < self.trainer.max_steps <= self.global_step + 1 + (self.g_steps if g_follows else 0)
-        self._log_now = last or logging_batch(self.trainer)  # metrics.json reads the last batch's values
+        self.logs_this_batch, self.batch_values = self.logging_batch(), {}
         # One G forward serves both this D update (detached) and the first G update.
         with torch.set_grad_enabled(g_follows):
             fake = self.generator(self.noise(batch_size))  # [B, *data_shape]
@@ -235,14 +245,12 @@ class GAN(pl.LightningModule):
         loss = real_logits.new_zeros(()) if replaced else self.loss.discriminator_loss(real_logits, fake_logits)
         loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "discriminator", self.discriminator)
-        if not self._log_now:
-            return
-        self.log_dict(
-            {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
-             "train/d_fake": torch.sigmoid(fake_logits).mean().detach()},
-            prog_bar=True,
-        )
-        self.log("train/grad_norm_d", grad_norm)
+        values = {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
+                  "train/d_fake": torch.sigmoid(fake_logits).mean().detach()}
+        self.batch_values.update({**values, "train/grad_norm_d": grad_norm})
+        if self.logs_this_batch:
+            self.log_dict(values, prog_bar=True)
+            self.log("train/grad_norm_d", grad_norm)
 
     def _generator_update(self, real: Tensor, fake: Tensor, opt) -> None:
         self.toggle_optimizer(opt)
@@ -252,10 +260,10 @@ class GAN(pl.LightningModule):
         loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
         loss = loss + sum(self._extra_terms("generator_term", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "generator", self.generator)
-        if not self._log_now:
-            return
-        self.log("train/g_loss", loss.detach(), prog_bar=True)
-        self.log("train/grad_norm_g", grad_norm)
+        self.batch_values.update({"train/g_loss": loss.detach(), "train/grad_norm_g": grad_norm})
+        if self.logs_this_batch:
+            self.log("train/g_loss", loss.detach(), prog_bar=True)
+            self.log("train/grad_norm_g", grad_norm)
 
     def _unscaled(self, grad_norm: Tensor) -> Tensor:
         """The norm of the true gradients: under precision=16-mixed the loss was scaled by the grad scaler."""
@@ -267,11 +275,11 @@ class GAN(pl.LightningModule):
         terms = (getattr(trick, hook)(step) for trick in self.tricks.values())
         return [term for term in terms if term is not None]
 
-    def _backward_and_step(self, loss: Tensor, opt, player: str, network: nn.Module) -> Tensor | None:
-        """Backward and step for one player (its optimizer already toggled); the gradient norm on logging batches."""
+    def _backward_and_step(self, loss: Tensor, opt, player: str, network: nn.Module) -> Tensor:
+        """Backward and step for one player (its optimizer already toggled); the norm of its gradients."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        grad_norm = self._unscaled(_grad_norm(network)) if self._log_now else None
+        grad_norm = self._unscaled(_grad_norm(network))  # ~50 us on the CPU, no device sync
         opt.step()
         self.untoggle_optimizer(opt)
         for trick in self.tricks.values():

@@ -15,7 +15,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from gankit import arguments  # noqa: E402
-from gankit.callbacks.rhythm import logging_batch  # noqa: E402
 from gankit.callbacks.samples import log_picture  # noqa: E402
 from gankit.callbacks.schedule import EveryNSteps  # noqa: E402
 from gankit.errors import BadArgument  # noqa: E402
@@ -41,9 +40,9 @@ def _panel(name: str, panel) -> dict:
 
 
 class TrainingCurves(pl.Callback):
-    """Records `trainer.callback_metrics` on the batches whose values are logged (Lightning's
-    log_every_n_steps rhythm over batches; or every `every_n_steps` optimizer steps when set) and at
-    the end of fit; draws them to `path` and logs it as `key`.
+    """Records `trainer.callback_metrics` on the batches whose values are logged (`gan.logs_this_batch`:
+    Lightning's log_every_n_steps rhythm over batches; or every `every_n_steps` optimizer steps when set)
+    and at the end of fit; draws them to `path` and logs it as `key`.
 
     `panels` is a list of {title, keys, hline (optional)}: keys drawn together; every other recorded
     key gets a panel of its own. The record is checkpointed, so a resumed run draws its whole history.
@@ -67,7 +66,7 @@ class TrainingCurves(pl.Callback):
         self._schedule.start(trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
-        due = self._schedule.due(trainer.global_step) if self.every_n_steps else logging_batch(trainer)
+        due = self._schedule.due(trainer.global_step) if self.every_n_steps else gan.logs_this_batch
         if due:
             self.record(trainer)
 

@@ -6,17 +6,22 @@ An evaluator (gankit.metrics: ToyEvaluator, DigitsEvaluator, ImageEvaluator) pro
 process generates its share of the samples; the evaluator's torchmetrics states sync in compute().
 Each evaluation also logs what the techniques measure themselves (`GAN.evaluate_techniques`, e.g. the
 test error of a classifier a technique trains); `evaluator=None` evaluates only those (no samples).
+Its outputs: `eval/...` in the loggers and `trainer.callback_metrics`, `history_path` (evaluations.json, every
+evaluation) and its `final_record()` (the final values and their protocol, for metrics.json: callbacks/final.py).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
 
 from gankit import arguments
 from gankit.callbacks.schedule import EveryNSteps
+from gankit.checkpoint_io import writing
 from gankit.errors import BadArgument
 
 
@@ -25,7 +30,8 @@ class Evaluation(pl.Callback):
     (so evaluation neither consumes nor depends on the training RNG)."""
 
     def __init__(self, evaluator=None, every_n_steps: int = 1000, num_samples: int = 10000,
-                 num_samples_periodic: int = 2000, batch_size: int = 500, seed: int = 0, prefix: str = "eval"):
+                 num_samples_periodic: int = 2000, batch_size: int = 500, seed: int = 0, prefix: str = "eval",
+                 history_path: str | None = None):
         super().__init__()
         if evaluator is not None and not all(hasattr(evaluator, m) for m in ("setup", "update", "compute")):
             raise BadArgument("evaluator", f"must be a config with a _target_ (an evaluator) or null, got "
@@ -35,6 +41,7 @@ class Evaluation(pl.Callback):
         self.batch_size = arguments.integer("batch_size", batch_size, at_least=1)
         self.num_samples = arguments.integer("num_samples", num_samples, at_least=2)
         self.num_samples_periodic = arguments.integer("num_samples_periodic", num_samples_periodic, at_least=2)
+        self.history_path = None if history_path is None else Path(history_path)
         self.final: dict[str, float] = {}  # eval/<metric> at the end of fit, with the reference values
         self.protocol: dict = {}
         self.history: list[dict[str, float]] = []  # {"step": N, "eval/<metric>": value} per evaluation
@@ -67,7 +74,7 @@ class Evaluation(pl.Callback):
         values = self.evaluate(trainer, gan, self.num_samples)
         evaluator = self.evaluator
         reference = {f"{self.prefix}/{k}": v for k, v in (evaluator.reference if evaluator else {}).items()}
-        self.final = {k: v for k, v in {**values, **reference}.items() if k != f"{self.prefix}/seconds"}
+        self.final = {**values, **reference}
         samples = {**evaluator.protocol(), "num_samples": self.num_samples, "seed": self.seed,
                    "generator": gan.evaluated_generator_name} if evaluator else {}  # G, or a technique's copy
         self.protocol = {**samples, "step": trainer.global_step, "processes": trainer.world_size,
@@ -75,6 +82,17 @@ class Evaluation(pl.Callback):
         if reference and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(reference, step=trainer.global_step)
+
+    def final_record(self) -> dict:
+        """Its part of metrics.json: the final eval/<metric> values (with the reference values) and their protocol."""
+        return {**self.final, "protocol": self.protocol}
+
+    def teardown(self, trainer: pl.Trainer, gan, stage: str) -> None:
+        """evaluations.json once fit ended well (teardown follows every on_fit_end, the final checkpoint's too)."""
+        if stage == "fit" and self.history_path is not None and self.history and trainer.is_global_zero:
+            with writing(self.history_path):
+                self.history_path.parent.mkdir(parents=True, exist_ok=True)
+                self.history_path.write_text(json.dumps(self.history, indent=1))
 
     def evaluate(self, trainer: pl.Trainer, gan, num_samples: int) -> dict[str, float]:
         """eval/<metric> over `num_samples` generated samples, split across processes; logged on rank 0."""

@@ -1,10 +1,10 @@
-"""Figures of generated samples: an image grid, a 2-D scatter with D's surface, the 1-D Figure 1;
-and the pictures of a run's end: a large grid, latent interpolations, an animation of the figures."""
+"""The step figures of generated samples (SampleWriter's `figure`): an image grid, a 2-D scatter with D's surface,
+the 1-D Figure 1. Each is `figure(path, fake, real, gan)`: it draws the samples it is given (end-of-run pictures,
+which draw their own samples, are in pictures.py)."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +13,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
@@ -28,7 +27,7 @@ def save_grid(images: Tensor, path: Path, nrow: int, value_range: Sequence[float
                value_range=None if value_range is None else tuple(value_range), scale_each=value_range is None)
 
 
-def _value_range(value_range) -> tuple[float, float] | None:
+def checked_value_range(value_range) -> tuple[float, float] | None:
     """[low, high] with low < high, or None (each image stretched to its own range)."""
     if value_range is None:
         return None
@@ -42,7 +41,7 @@ class ImageGrid:
     """Generated images [N, C, H, W] in [-1, 1] tiled `nrow` to a row."""
 
     def __init__(self, nrow: int = 8, value_range: Sequence[float] | None = (-1, 1)):
-        self.nrow, self.value_range = arguments.integer("nrow", nrow, at_least=1), _value_range(value_range)
+        self.nrow, self.value_range = arguments.integer("nrow", nrow, at_least=1), checked_value_range(value_range)
 
     def __call__(self, path: Path, fake: Tensor, real: Tensor, gan) -> None:
         save_grid(fake, path, self.nrow, self.value_range)
@@ -166,97 +165,3 @@ class Density1D:
         fig.tight_layout()
         fig.savefig(path, dpi=100)
         plt.close(fig)
-
-
-# --- pictures of the end of a run: picture(path, gan, frames) -> whether it applies -------------------
-
-
-def _sample_in_batches(gan, noise: Tensor, batch_size: int = 256) -> Tensor:
-    """G(noise) [N, *data_shape] on the CPU, `batch_size` at a time."""
-    return torch.cat([gan.sample(len(z), noise=z).cpu() for z in noise.split(batch_size)])
-
-
-def _image_grid_of(gan, noise: Tensor, path: Path, nrow: int, value_range: Sequence[float] | None) -> bool:
-    """Save G(noise) as a grid of `nrow` a row; False (nothing written) when G makes no images."""
-    images = _sample_in_batches(gan, noise)  # [N, C, H, W] for image data
-    if images.dim() != 4:
-        return False
-    save_grid(images, path, nrow, value_range)
-    return True
-
-
-class FinalGrid:
-    """A large grid of images from fixed noise (several hundred samples; image data only)."""
-
-    suffix = ".png"
-
-    def __init__(self, num_samples: int = 400, nrow: int = 20, seed: int = 4321,
-                 value_range: Sequence[float] | None = (-1, 1)):
-        self.num_samples = arguments.integer("num_samples", num_samples, at_least=1)
-        self.nrow, self.seed = arguments.integer("nrow", nrow, at_least=1), arguments.integer("seed", seed, at_least=0)
-        self.value_range = _value_range(value_range)
-
-    def __call__(self, path: Path, gan, frames: list[Path]) -> bool:
-        noise = torch.randn(self.num_samples, gan.latent_dim, generator=torch.Generator().manual_seed(self.seed))
-        return _image_grid_of(gan, noise, path, self.nrow, self.value_range)
-
-
-def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
-    """Spherical interpolation (White 2016) between rows of z0, z1 [R, D] at fractions t [T] -> [R, T, D]."""
-    cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1 + 1e-7, 1 - 1e-7)  # [R]
-    omega = torch.acos(cos)[:, None, None]  # [R, 1, 1]
-    t = t[None, :, None]  # [1, T, 1]
-    return (torch.sin((1 - t) * omega) * z0[:, None] + torch.sin(t * omega) * z1[:, None]) / torch.sin(omega)
-
-
-class Interpolation:
-    """Rows of G(z) along a spherical path between two fixed noise vectors (image data only)."""
-
-    suffix = ".png"
-
-    def __init__(self, rows: int = 8, steps: int = 10, seed: int = 8765,
-                 value_range: Sequence[float] | None = (-1, 1)):
-        self.rows = arguments.integer("rows", rows, at_least=1)
-        self.steps = arguments.integer("steps", steps, at_least=2)
-        self.seed, self.value_range = arguments.integer("seed", seed, at_least=0), _value_range(value_range)
-
-    def __call__(self, path: Path, gan, frames: list[Path]) -> bool:
-        generator = torch.Generator().manual_seed(self.seed)
-        ends = torch.randn(2, self.rows, gan.latent_dim, generator=generator)  # [2, R, D]
-        noise = slerp(ends[0], ends[1], torch.linspace(0, 1, self.steps))  # [R, T, D]
-        return _image_grid_of(gan, noise.reshape(-1, gan.latent_dim), path, self.steps, self.value_range)
-
-
-class Animation:
-    """An animated GIF of the run's step figures (`step_<N>.png`), each captioned with its step."""
-
-    suffix = ".gif"
-
-    def __init__(self, max_frames: int = 60, frame_ms: int = 300, last_frame_ms: int = 2000):
-        self.max_frames = arguments.integer("max_frames", max_frames, at_least=2)
-        self.frame_ms = arguments.integer("frame_ms", frame_ms, at_least=1)
-        self.last_frame_ms = arguments.integer("last_frame_ms", last_frame_ms, at_least=1)
-
-    def __call__(self, path: Path, gan, frames: list[Path]) -> bool:
-        if len(frames) < 2:
-            return False
-        keep = sorted({round(i * (len(frames) - 1) / (self.max_frames - 1)) for i in range(self.max_frames)})
-        images = [self._captioned(frames[i]) for i in keep if i < len(frames)]
-        size = images[0].size
-        images = [im if im.size == size else im.resize(size) for im in images]
-        durations = [self.frame_ms] * (len(images) - 1) + [self.last_frame_ms]
-        images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
-        return True
-
-    @staticmethod
-    def _captioned(frame: Path) -> Image.Image:
-        with Image.open(frame) as image:
-            image = image.convert("RGB")
-        match = re.search(r"(\d+)$", frame.stem)
-        band = max(14, math.ceil(image.height * 0.06))
-        canvas = Image.new("RGB", (image.width, image.height + band), "white")
-        canvas.paste(image, (0, band))
-        font = ImageFont.load_default(size=int(band * 0.75))
-        label = f"step {int(match.group(1)) if match else frame.stem}"
-        ImageDraw.Draw(canvas).text((4, band * 0.1), label, fill="black", font=font)
-        return canvas

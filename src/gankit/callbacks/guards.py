@@ -18,6 +18,7 @@ from lightning.pytorch.loggers import WandbLogger
 from gankit import arguments
 from gankit.checkpoint_io import load_safely
 from gankit.errors import BadArgument, TrainingDiverged
+from gankit.resume import last_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,8 @@ class DivergenceGuard(pl.Callback):
 
     @staticmethod
     def _last_good(trainer: pl.Trainer) -> Path | None:
-        callback = trainer.checkpoint_callback
-        if callback is None or callback.dirpath is None:
-            return None
-        path = Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"
-        return path if path.is_file() else None
+        path = last_checkpoint(trainer)
+        return path if path is not None and path.is_file() else None
 
     def _message(self, trainer, parameter: str | None, bad_losses: dict, checkpoint: Path | None) -> str:
         losses = {k: float(v) for k, v in trainer.callback_metrics.items()

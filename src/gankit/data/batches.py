@@ -15,6 +15,16 @@ import torch
 from torch import Tensor
 from torch.utils.data import IterableDataset
 
+
+def placement(datamodule, on_device: bool) -> tuple[torch.device | None, int]:
+    """(the training device when `on_device`, else None; this process's rank) of the datamodule's trainer;
+    (None, 0) before a trainer is attached."""
+    trainer = datamodule.trainer
+    if trainer is None:
+        return None, 0
+    return (trainer.strategy.root_device if on_device else None), trainer.global_rank
+
+
 _MIX = 0x9E3779B97F4A7C15  # 2^64 / golden ratio: spreads consecutive positions over the seed space
 
 

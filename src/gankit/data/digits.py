@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 from torch import Tensor
 
 from gankit import arguments
-from gankit.data.batches import TensorBatches
+from gankit.data.batches import TensorBatches, placement
 from gankit.data.transforms import check_image_options
 from gankit.errors import BadArgument
 
@@ -66,10 +66,9 @@ class DigitsDataModule(pl.LightningDataModule):
                 f"{self.split_seed} (never trained on)")
 
     def train_dataloader(self) -> TensorBatches:
-        images, trainer = self.train_images, self.trainer
-        if self.on_device and trainer is not None:
-            images = images.to(trainer.strategy.root_device)  # 1437 images at 32 px: 6 MB
-        return TensorBatches(images, self.batch_size, rank=trainer.global_rank if trainer is not None else 0)
+        device, rank = placement(self, self.on_device)
+        images = self.train_images if device is None else self.train_images.to(device)  # 1437 at 32 px: 6 MB
+        return TensorBatches(images, self.batch_size, rank=rank)
 
     def sample_real(self, n: int) -> Tensor:
         self.setup()

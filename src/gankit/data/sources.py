@@ -9,7 +9,8 @@ from __future__ import annotations
 from gankit.errors import BadArgument
 
 
-def _first_line(error: BaseException) -> str:
+def _download_reason(error: BaseException) -> str:
+    """The error's type and the line of its message that names the error (a download's message has many)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     reason = next((line for line in lines if "rror" in line and not line.endswith(":")), None)
     return f"{type(error).__name__}: {reason or (lines[0] if lines else '')}".rstrip(": ")
@@ -25,7 +26,7 @@ def ensure_available(source, download: bool) -> None:
         try:
             source.download()
         except Exception as error:  # any network, archive or missing-dependency failure
-            failure = f"; the download failed ({_first_line(error)})"
+            failure = f"; the download failed ({_download_reason(error)})"
         if not failure and source.available():
             return
     hint = "put them there" if download else "put them there or set {key:download}=true"

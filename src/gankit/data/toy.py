@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from gankit import arguments
-from gankit.data.batches import PositionedBatches, TensorBatches
+from gankit.data.batches import PositionedBatches, TensorBatches, placement
 from gankit.errors import BadArgument
 
 
@@ -115,9 +115,7 @@ class ToyDataModule(pl.LightningDataModule):
             self.train_set = self.distribution.sample(self.train_size, device="cpu", generator=generator)
 
     def train_dataloader(self) -> ToyBatches | TensorBatches:
-        trainer = self.trainer
-        device = trainer.strategy.root_device if self.on_device and trainer is not None else None
-        rank = trainer.global_rank if trainer is not None else 0
+        device, rank = placement(self, self.on_device)
         if self.train_size is None:
             return ToyBatches(self.distribution, self.batch_size, self.batches_per_epoch, rank=rank, device=device)
         self.setup()

@@ -20,7 +20,7 @@ import torchvision.datasets as tvd
 from torch import Tensor
 
 from gankit import arguments
-from gankit.data.batches import TensorBatches
+from gankit.data.batches import TensorBatches, placement
 from gankit.data.sources import ensure_available
 from gankit.data.transforms import check_image_options, fit_images, random_hflip, to_signed
 from gankit.errors import BadArgument, ConfigError
@@ -232,9 +232,9 @@ class InMemoryImages(pl.LightningDataModule):
 
     def train_dataloader(self) -> ImageTensorBatches:
         self.setup()
-        rank = self.trainer.global_rank if self.trainer else 0
-        if self.on_device and self.trainer is not None:
-            self._train = self._train.to(self.trainer.strategy.root_device)
+        device, rank = placement(self, self.on_device)
+        if device is not None:
+            self._train = self._train.to(device)
         return ImageTensorBatches(self._train, self.batch_size, self.hflip, rank=rank)
 
     @property

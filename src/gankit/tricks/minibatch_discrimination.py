@@ -9,10 +9,11 @@ from gankit import arguments
 
 
 class MinibatchDiscriminationHead(nn.Module):
-    """features [B, F] -> logits [B, 1] of a linear layer on [features, o(features)] ([B, F + kernels]).
+    """features [N, F] -> logits [N, 1] of a linear layer on [features, o(features)] ([N, F + K]).
 
-    T maps f(x_i) to M_i [kernels, kernel_dim]; c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_L1) and
-    o(x_i)_b = sum_{j != i} c_b(x_i, x_j) (Eqs. 2-4). As in the authors' code, T is weight-normalised
+    Letters: N samples in the batch, F features, K kernels (the paper's B), C dimensions a kernel.
+    T maps f(x_i) to M_i [K, C]; c_k(x_i, x_j) = exp(-||M_i,k - M_j,k||_L1) and
+    o(x_i)_k = sum_{j != i} c_k(x_i, x_j) (Eqs. 2-4). As in the authors' code, T is weight-normalised
     (unit columns times a learned scale), so distances do not depend on D's feature scale; their bias
     on o is left out, the linear layer's bias absorbs it. The batch D sees is the batch scored:
     the loop calls D on real and on generated data separately. Cost is O(N^2) in the batch size N,
@@ -25,20 +26,20 @@ class MinibatchDiscriminationHead(nn.Module):
         self.kernels = arguments.integer("kernels", kernels, at_least=1)
         self.kernel_dim = arguments.integer("kernel_dim", kernel_dim, at_least=1)
         self.eval_batch = arguments.integer("eval_batch", eval_batch, at_least=2)  # closeness to other samples
-        self.T = nn.Parameter(0.05 * torch.randn(int(in_features), self.kernels, self.kernel_dim))  # [F, B, C]
-        self.log_scale = nn.Parameter(torch.zeros(self.kernels, self.kernel_dim))  # [B, C]
+        self.T = nn.Parameter(0.05 * torch.randn(int(in_features), self.kernels, self.kernel_dim))  # [F, K, C]
+        self.log_scale = nn.Parameter(torch.zeros(self.kernels, self.kernel_dim))  # [K, C]
         self.linear = nn.Linear(int(in_features) + self.kernels, 1)
 
     def minibatch_features(self, features: Tensor) -> Tensor:
-        """o(x_i) for every sample of the batch: [B, F] -> [B, kernels]."""
-        T = self.T * (self.log_scale.exp() / self.T.norm(dim=0))  # [F, B, C], unit columns times scale
-        M = torch.einsum("nf,fbc->bnc", features, T)  # [B, N, C]: M_i,b for every kernel b
-        l1 = torch.cdist(M, M, p=1)  # [B, N, N]: ||M_i,b - M_j,b||_L1
-        c = torch.exp(-l1)  # [B, N, N]: c_b(x_i, x_j)
+        """o(x_i) for every sample of the batch: [N, F] -> [N, K]."""
+        T = self.T * (self.log_scale.exp() / self.T.norm(dim=0))  # [F, K, C], unit columns times scale
+        M = torch.einsum("nf,fkc->knc", features, T)  # [K, N, C]: M_i,k for every kernel k
+        l1 = torch.cdist(M, M, p=1)  # [K, N, N]: ||M_i,k - M_j,k||_L1
+        c = torch.exp(-l1)  # [K, N, N]: c_k(x_i, x_j)
         not_self = 1.0 - torch.eye(len(features), device=features.device, dtype=c.dtype)  # [N, N]
-        return (c * not_self).sum(2).T  # [N, B]: the self pair (exp(0) = 1) is excluded
+        return (c * not_self).sum(2).T  # [N, K]: the self pair (exp(0) = 1) is excluded
 
     def forward(self, features: Tensor) -> Tensor:
         chunks = [features] if self.training else features.split(self.eval_batch)
-        o = torch.cat([self.minibatch_features(chunk) for chunk in chunks])  # [N, kernels]
+        o = torch.cat([self.minibatch_features(chunk) for chunk in chunks])  # [N, K]
         return self.linear(torch.cat([features, o], dim=1))  # [N, 1]

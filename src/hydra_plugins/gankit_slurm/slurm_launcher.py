@@ -7,7 +7,7 @@ Differs from hydra-submitit-launcher's SlurmLauncher (which it extends) in what 
   and the jobs already submitted are cancelled;
 - every job is waited for; one that fails leaves `error.txt` in its run directory (train.py's own line, or the
   job's state and the last line of its log when it died without a result), and the multirun then lists it
-  (gankit.failures.ReportFailedRuns) instead of stopping at the first failure.
+  (gankit.sweeps.failures.ReportFailedRuns) instead of stopping at the first failure.
 Jobs run with the submitting python (sys.executable) in its environment (sbatch exports it), from the
 launch directory.
 """

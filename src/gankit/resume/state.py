@@ -1,9 +1,9 @@
 """What a checkpoint needs beyond the modules, optimisers and loops for an exact resume: the random generator
 states and the W&B run id.
 
-Saved under `checkpoint["gankit"]` as tensors, ints, tuples and strings only (weights_only-loadable). The
-generators are restored when training starts, after everything that runs at start-up (model construction,
-evaluator setup) has drawn from them, so the resumed run continues the random stream of the saved one.
+Saved under `checkpoint[KEY]` (`checkpoint["gankit"]`) as tensors, ints, tuples and strings only (weights_only
+loads them). The generators are restored when training starts, after everything that runs at start-up (model
+construction, evaluator setup) has drawn from them, so the resumed run continues the random stream of the saved one.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
+from gankit.resume import KEY
+
 log = logging.getLogger(__name__)
-KEY = "gankit"
 
 
 def rng_state() -> dict:
@@ -60,10 +61,16 @@ def every_rank(trainer: pl.Trainer, state: dict) -> list[dict]:
 
 
 def wandb_run_id(trainer: pl.Trainer) -> str | None:
+    """The id of the run's W&B run (what a checkpoint saves), or None without a W&B logger."""
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger) and logger.version:
             return str(logger.version)
     return None
+
+
+def saved_wandb_run_id(checkpoint: dict | None) -> str | None:
+    """The W&B run id a checkpoint saved (None: none saved, or no checkpoint)."""
+    return ((checkpoint or {}).get(KEY) or {}).get("wandb_run_id")
 
 
 class ResumeState(pl.Callback):

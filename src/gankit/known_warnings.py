@@ -16,7 +16,7 @@ KNOWN = [
 ]
 
 
-def silence_known_noise() -> None:
+def silence_known_warnings() -> None:
     for message in KNOWN:
         warnings.filterwarnings("ignore", message=message)
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(

@@ -1,132 +1,19 @@
-"""Aggregates the runs of a sweep directory (the run-directory contract) into tables and plots.
-
-A sweep directory holds `multirun.yaml` (Hydra's record of the sweep), optionally `sweep.yaml` (the study
-sweep.py ran) and one folder a job with `.hydra/overrides.yaml` and, when the run finished, `metrics.json`
-and `evaluations.json` (or `error.txt` when it failed).
-"""
+"""A sweep's rows (runs.py) as tables, CSV files and plots: mean +- standard error over seeds, the difference
+from a reference row with its 95% interval, published values beside them, and a W&B table."""
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from gankit.errors import ConfigError
-from gankit.statistics import Difference, Summary, summarise, welch_difference
-from gankit.study import varied_overrides
-
-SEED_AXIS = "seed"
-
-
-@dataclass
-class Run:
-    """One job of the sweep: its varied overrides and what it left behind."""
-
-    overrides: dict[str, str]  # axis -> value
-    status: str  # ok, failed, incomplete (started, never finished) or not run
-    directory: Path | None = None
-    error: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    history: list[dict[str, float]] = field(default_factory=list)  # [{"step": N, "eval/x": v}, ...]
-
-
-@dataclass
-class Row:
-    """One technique (the non-seed axes) with its runs' statistics."""
-
-    labels: dict[str, str]
-    runs: list[Run]
-
-    @property
-    def ok(self) -> list[Run]:
-        return [r for r in self.runs if r.status == "ok"]
-
-    def values(self, metric: str) -> list[float]:
-        return [r.metrics[metric] for r in self.ok if metric in r.metrics]
-
-    def mean_std(self, metric: str) -> tuple[float, float]:
-        """(mean, sample std over seeds); nan where no run has it, std nan for a single run."""
-        summary = self.summary(metric)
-        return summary.mean, summary.std
-
-    def summary(self, metric: str) -> Summary:
-        """Mean, std, standard error and n over the finished runs that report `metric`."""
-        return summarise(self.values(metric))
-
-    def matches(self, wanted: dict) -> bool:
-        """Whether this row's axis values are `wanted` ({axis: value}, compared as text)."""
-        return all(str(self.labels.get(str(k), "")) == _text(v) for k, v in wanted.items())
-
-
-def _text(value) -> str:
-    """An axis value as the overrides spell it: lists as a,b (as varied_overrides writes them)."""
-    if isinstance(value, (list, tuple)) or OmegaConf.is_list(value):
-        return ",".join(map(str, value))
-    return str(value)
-
-
-def sweep_axes(sweep_dir: Path) -> tuple[list[str], list[list[str]]]:
-    """(the varied keys, every job's overrides) from Hydra's multirun.yaml, in launch order."""
-    record = sweep_dir / "multirun.yaml"
-    if not record.is_file():
-        raise ConfigError(f"{sweep_dir} is not a sweep directory: it has no multirun.yaml")
-    task = list(OmegaConf.load(record).hydra.overrides.task)
-    parsed = OverridesParser.create().parse_overrides(task)
-    axes = [o.key_or_group for o in parsed if o.is_sweep_override()]
-    batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
-    return axes, [list(job) for batch in batches for job in batch]
-
-
-def _job_dirs(sweep_dir: Path, axes: list[str]) -> dict[tuple, Path]:
-    """Job folders keyed by their parsed axis values (Hydra rewrites 1e-4 as 0.0001 in overrides.yaml)."""
-    found = {}
-    for overrides_file in sweep_dir.glob("*/.hydra/overrides.yaml"):
-        overrides = [str(o) for o in OmegaConf.load(overrides_file)]
-        found[tuple(sorted(varied_overrides(overrides, axes).items()))] = overrides_file.parent.parent
-    return found
-
-
-def _read_run(directory: Path | None, overrides: dict[str, str]) -> Run:
-    if directory is None:
-        return Run(overrides, "not run")
-    metrics_file, error_file = directory / "metrics.json", directory / "error.txt"
-    if metrics_file.is_file():
-        data = json.loads(metrics_file.read_text())
-        metrics = {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}
-        evaluations = directory / "evaluations.json"
-        history = json.loads(evaluations.read_text()) if evaluations.is_file() else []
-        return Run(overrides, "ok", directory, metrics=metrics, history=history)
-    if error_file.is_file():
-        return Run(overrides, "failed", directory, error=error_file.read_text().strip())
-    return Run(overrides, "incomplete", directory, error="no metrics.json: killed or still running")
-
-
-def load_runs(sweep_dir: Path) -> tuple[list[str], list[Run]]:
-    """(axes, one Run for every job the sweep declared), found or not."""
-    axes, jobs = sweep_axes(sweep_dir)
-    found = _job_dirs(sweep_dir, axes)
-    runs = []
-    for job in jobs:
-        varied = varied_overrides(job, axes)
-        runs.append(_read_run(found.get(tuple(sorted(varied.items()))), varied))
-    return axes, runs
-
-
-def group_runs(runs: list[Run], axes: list[str]) -> list[Row]:
-    """Rows keyed by every axis but the seed, in first-seen order."""
-    keys = [a for a in axes if a != SEED_AXIS]
-    rows: dict[tuple, Row] = {}
-    for run in runs:
-        labels = {k: run.overrides.get(k, "") for k in keys}
-        rows.setdefault(tuple(labels.values()), Row(labels, [])).runs.append(run)
-    return list(rows.values())
+from gankit.sweeps.runs import Row, Run, axis_text
+from gankit.sweeps.statistics import Difference, Summary, welch_difference
 
 
 @dataclass(frozen=True)
@@ -155,7 +42,7 @@ def published_values(study) -> list[Published]:
                 raise ConfigError(f"published[{i}].values.{metric} must be [mean, standard error or null], "
                                   f"got {pair}")
             values[str(metric)] = (float(pair[0]), None if pair[1] is None else float(pair[1]))
-        found.append(Published({str(k): _text(v) for k, v in entry["row"].items()},
+        found.append(Published({str(k): axis_text(v) for k, v in entry["row"].items()},
                                str(entry.get("source", "published")), values))
     return found
 
@@ -164,7 +51,7 @@ def choose_reference(rows: list[Row], wanted=None) -> tuple[Row | None, str]:
     """(the reference row, a note): the study's `reference: {axis: value}`, else the row with trick=none, else the
     first row; None (and the note says why) when the named row is not among the rows."""
     if wanted:
-        wanted = {str(k): _text(v) for k, v in dict(wanted).items()}
+        wanted = {str(k): axis_text(v) for k, v in dict(wanted).items()}
         chosen = next((row for row in rows if row.matches(wanted)), None)
         named = " ".join(f"{k}={v}" for k, v in wanted.items())
         return chosen, "" if chosen else f"the reference row {named} is not among the rows: no differences"
@@ -257,12 +144,6 @@ def table_notes(rows: list[Row], reference: Row | None, published: list[Publishe
         lines.append(f"[{number}] {entry.source}: published values for {shown}, mean ± standard error where given"
                      f"{missing}.")
     return "\n\n".join(lines)
-
-
-def failures(runs: list[Run]) -> list[str]:
-    """'overrides: status (reason)' for every run that did not finish."""
-    return [f"{' '.join(f'{k}={v}' for k, v in run.overrides.items())}: {run.status}"
-            + (f" ({run.error})" if run.error else "") for run in runs if run.status != "ok"]
 
 
 STATISTICS = ("mean", "std", "sem", "n", "diff", "diff_low", "diff_high", "diff_excludes_0")

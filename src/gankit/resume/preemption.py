@@ -5,7 +5,7 @@ this callback saves the checkpoint then (the batch is complete, so the checkpoin
 
 Under SLURM it also answers the time-limit notice (`sbatch --signal=USR2@120`, which hydra/launcher=slurm asks
 for) by requeueing the job with `scontrol requeue`: SLURM then sends SIGTERM, and the path above saves. The
-requeued job resumes from last.ckpt (gankit.resume.checkpoint_path). This is gankit's one requeue mechanism:
+requeued job resumes from last.ckpt (gankit.resume.checkpoint.checkpoint_path). This is gankit's one requeue mechanism:
 Lightning's SLURM auto-requeue (hpc_ckpt_N.ckpt files, its own SIGUSR1 handler) is switched off in train.py.
 """
 
@@ -16,12 +16,12 @@ import os
 import signal
 import subprocess
 import threading
-from pathlib import Path
 
 import lightning.pytorch as pl
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from gankit.errors import BadArgument
+from gankit.resume import last_checkpoint
 from gankit.slurm import MAX_REQUEUES_ENV  # set by the SLURM launcher from hydra.launcher.max_num_timeout
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,9 @@ class SaveOnPreemption(pl.Callback):
         subprocess.Popen(["scontrol", "requeue", job])  # SLURM answers with SIGTERM: see on_exception
 
     def on_exception(self, trainer: pl.Trainer, gan, exception: BaseException) -> None:
-        callback = trainer.checkpoint_callback
-        if not isinstance(exception, SIGTERMException) or callback is None or callback.dirpath is None:
+        path = last_checkpoint(trainer)
+        if not isinstance(exception, SIGTERMException) or path is None:
             return
-        path = Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}.ckpt"
         trainer.save_checkpoint(path, weights_only=False)
         exception.code = 128 + signal.SIGTERM  # the shell's convention for "killed by SIGTERM"
         if trainer.is_global_zero:

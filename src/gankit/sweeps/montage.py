@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from gankit.report import SEED_AXIS, Row
+from gankit.sweeps.runs import SEED_AXIS, Row
 
 CELL_INCHES = 2.4
 
