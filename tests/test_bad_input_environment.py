@@ -34,6 +34,8 @@ def refused(tmp_path, *overrides: str) -> str:
     ("WANDB_MODE", "sometimes", ["logger=wandb"], "$WANDB_MODE (logger.mode) must be one of: online, offline"),
     ("SUBMITIT_PREEMPT_SIGNAL", "NOPE", [],
      "$SUBMITIT_PREEMPT_SIGNAL (callbacks.preemption.time_limit_signal) must be a signal name"),
+    ("GANKIT_SLURM_MAX_REQUEUES", "two", [], "$GANKIT_SLURM_MAX_REQUEUES must be an integer >= 0, got 'two'"),
+    ("SLURM_RESTART_COUNT", "-1", [], "$SLURM_RESTART_COUNT must be an integer >= 0, got '-1'"),
 ])
 def test_an_empty_or_invalid_environment_variable_is_named(tmp_path, monkeypatch, variable, value, overrides,
                                                             message):

@@ -3,6 +3,7 @@ the argument (`batch_size must be >= 1, got 0`); train.py turns the argument's n
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from omegaconf import ListConfig
 
-from gankit.errors import BadArgument
+from gankit.errors import BadArgument, ConfigError
 
 
 def integer(name: str, value: Any, at_least: int | None = None, at_most: int | None = None) -> int:
@@ -111,3 +112,14 @@ def call(name: str, factory: Callable, *args) -> Any:
 
 def _show(value: Any) -> str:
     return str(list(value)) if isinstance(value, ListConfig) else repr(value)
+
+
+def environment_integer(variable: str, default: int = 0) -> int:
+    """An integer >= 0 from the environment variable `variable` (unset or empty: `default`); a ConfigError naming
+    the variable otherwise (these are read by gankit itself, not through the config)."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"${variable} must be an integer >= 0, got {raw!r}; unset it or set e.g. {variable}=1")
+    return int(raw)

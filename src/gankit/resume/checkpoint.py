@@ -14,6 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 from torch import nn
 
+from gankit import arguments
 from gankit.checkpoint_io import load_safely
 from gankit.errors import ConfigError
 from gankit.resume import LAST
@@ -42,7 +43,7 @@ def checkpoint_path(cfg: DictConfig) -> Path | None:
 def requeued(cfg: DictConfig) -> Path | None:
     """The run directory's last.ckpt when this is a SLURM job SLURM restarted (requeued after a preemption or
     a time-limit notice) and the interrupted attempt saved one; None otherwise."""
-    restarts = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
+    restarts = arguments.environment_integer("SLURM_RESTART_COUNT")
     path = Path(cfg.paths.output_dir) / LAST
     if restarts < 1 or not path.is_file():
         return None

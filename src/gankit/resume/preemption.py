@@ -20,6 +20,7 @@ import threading
 import lightning.pytorch as pl
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from gankit import arguments
 from gankit.errors import BadArgument
 from gankit.resume import last_checkpoint
 from gankit.slurm import MAX_REQUEUES_ENV  # set by the SLURM launcher from hydra.launcher.max_num_timeout
@@ -40,6 +41,7 @@ class SaveOnPreemption(pl.Callback):
             raise BadArgument("time_limit_signal", f"must be a signal name (USR2, TERM, ...), "
                                                    f"got {time_limit_signal!r}")
         self.time_limit_signal = getattr(signal, name)
+        self.allowed_requeues = arguments.environment_integer(MAX_REQUEUES_ENV)  # read when built: bad -> one line
         self._previous = None
 
     def setup(self, trainer: pl.Trainer, gan, stage: str) -> None:
@@ -55,7 +57,7 @@ class SaveOnPreemption(pl.Callback):
         if os.environ.get("SLURM_PROCID", "0") != "0":
             return  # rank 0 asks; SLURM's SIGTERM then reaches every task
         job = os.environ["SLURM_JOB_ID"]
-        restarts, allowed = int(os.environ.get("SLURM_RESTART_COUNT", 0)), int(os.environ.get(MAX_REQUEUES_ENV, 0))
+        restarts, allowed = arguments.environment_integer("SLURM_RESTART_COUNT"), self.allowed_requeues
         if restarts >= allowed:
             log.warning("SLURM time-limit notice: job %s already restarted %d times (at most %d): not requeued; "
                         "its last periodic checkpoint remains", job, restarts, allowed)
