@@ -13,6 +13,9 @@ KNOWN = [
     ".*LeafSpec.* is deprecated",
     # gankit's data is tensors in memory or generated on the fly: workers would only add overhead.
     ".*does not have many workers",
+    # Lightning warns whenever an srun binary exists and the process was not started by srun, outside SLURM jobs
+    # too; gankit's SLURM launcher (submitit) starts every job's processes with srun, where it does not fire.
+    "The `srun` command is available on your system but is not used",
 ]
 
 
