@@ -6,8 +6,7 @@ import logging
 import os
 import re
 import sys
-import weakref
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -24,7 +23,15 @@ from torch import nn
 from gankit import arguments
 from gankit.callbacks.final import FinalRecord
 from gankit.checkpoint_io import AtomicCheckpointIO
-from gankit.checks import check_composes, check_group_choices, check_one_key_per_value, check_targets, located
+from gankit.checks import (
+    check_composes,
+    check_group_choices,
+    check_one_key_per_value,
+    check_targets,
+    located,
+    origin_of,
+    remember_origin,
+)
 from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
 from gankit.known_warnings import silence_known_warnings
@@ -36,9 +43,6 @@ CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger(__name__)
 
 
-ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # built object -> the config node it came from
-
-
 def build(node: DictConfig, **kwargs):
     """hydra.utils.instantiate with the arguments checked first (gankit.checks.check_targets); a value a constructor
     refuses stops the run with one line naming the config key the value came from."""
@@ -46,8 +50,7 @@ def build(node: DictConfig, **kwargs):
         check_targets(node)
         try:
             built = instantiate(node, **kwargs)
-            with suppress(TypeError):  # not every object can be weakly referenced (a partial can)
-                ORIGINS[built] = node
+            remember_origin(built, node)
             return built
         except InstantiationException as error:
             where = re.search(r"^full_key: (\S+)$", str(error), re.MULTILINE)
@@ -71,7 +74,7 @@ def configured_by(node: DictConfig):
 
 def locate(error: BadArgument, root: DictConfig, where: str) -> ConfigError:
     """The error naming its config key: below `where`, or below the node its owner was built from."""
-    origin = ORIGINS.get(error.owner) if error.owner is not None else None
+    origin = origin_of(error.owner) if error.owner is not None else None
     return located(error, root, origin._get_full_key(None)) if origin is not None else located(error, root, where)
 
 

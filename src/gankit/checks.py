@@ -12,8 +12,11 @@ import inspect
 import re
 import types
 import typing
+import weakref
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -349,3 +352,20 @@ def _describe(hint) -> str:
 
 def _show(value) -> str:
     return str(OmegaConf.to_container(value)) if OmegaConf.is_config(value) else repr(value)
+
+
+# built object -> the config node it came from (train.py's build records it), so an error an object finds later
+# names the key it was built from. Kept here, not in train.py: a multirun's joblib workers pickle train.py's
+# functions by value, and a WeakKeyDictionary cannot be pickled.
+_ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def remember_origin(built: Any, node: DictConfig) -> None:
+    with suppress(TypeError):  # not every object can be weakly referenced
+        _ORIGINS[built] = node
+
+
+def origin_of(built: Any) -> DictConfig | None:
+    with suppress(TypeError):
+        return _ORIGINS.get(built)
+    return None
