@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 from wandb.proto import wandb_internal_pb2 as pb
@@ -38,11 +39,22 @@ def records(path: Path) -> list[pb.Record]:
     return out
 
 
-def run_file(run_root: Path) -> Path:
-    """The single offline run under `run_root/wandb`."""
+def run_file(run_root: Path, timeout: float = 30.0) -> Path:
+    """The single offline run under `run_root/wandb`, once W&B has written its exit record: wandb >= 0.31 writes
+    the offline file from its service process and `run.finish()` can return before the file is complete."""
     files = sorted(Path(run_root).glob("wandb/offline-run-*/run-*.wandb"))
     assert len(files) == 1, files
+    deadline = time.monotonic() + timeout
+    while not _has_exit_record(files[0]) and time.monotonic() < deadline:
+        time.sleep(0.2)
     return files[0]
+
+
+def _has_exit_record(path: Path) -> bool:
+    try:
+        return any(record.WhichOneof("record_type") == "exit" for record in records(path))
+    except Exception:  # a chunk still being written
+        return False
 
 
 def config(path: Path) -> dict:
