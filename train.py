@@ -177,7 +177,7 @@ def record_failure(cfg: DictConfig, error: BaseException) -> None:
     """error.txt in the run directory: one line, so a sweep lists the run as failed and why."""
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "error.txt").write_text(f"{type(error).__name__}: {error}".splitlines()[0] + "\n")
+    (output_dir / "error.txt").write_text(first_line(f"{type(error).__name__}: {error}") + "\n")
 
 
 def preflight(args: list[str]) -> list[str]:

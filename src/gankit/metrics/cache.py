@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from gankit.errors import first_line
+
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +46,7 @@ def load_or_compute(path: Path, compute: Callable[[], dict]) -> tuple[dict, bool
         try:
             return torch.load(path, map_location="cpu", weights_only=True), True
         except Exception as error:  # truncated, corrupt, or not plain data: never unpickle it
-            log.warning("recomputing the unreadable cache file %s (%s)", path, str(error).splitlines()[0][:200])
+            log.warning("recomputing the unreadable cache file %s (%s)", path, first_line(str(error))[:200])
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

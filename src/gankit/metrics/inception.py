@@ -16,7 +16,7 @@ from torchmetrics.image.fid import NoTrainInceptionV3
 
 from gankit import arguments
 from gankit.checkpoint_io import load_safely
-from gankit.errors import BadArgument, ConfigError
+from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.metrics.cache import file_digest
 
 FEATURE_LAYERS = (64, 192, 768, 2048)
@@ -58,7 +58,7 @@ class InceptionFeatures(nn.Module):
             raise _unavailable(f"download failed: {error}") from None
         except (RuntimeError, KeyError, EOFError) as error:  # not a state dict of this network
             raise _unavailable(f"{weights} is not torch-fidelity's InceptionV3 state dict: "
-                               f"{str(error).splitlines()[0]}") from None
+                               f"{first_line(str(error))}") from None
         self.num_features, self.num_classes = int(feature_layer), 1008
         self.antialias = bool(antialias)
         if weights is None:

@@ -16,7 +16,7 @@ import wandb_workspaces.reports.v2 as wr
 import wandb_workspaces.workspaces as ws
 from omegaconf import OmegaConf
 
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, first_line
 from gankit.sweeps.aggregate import columns, load_sweep
 from gankit.sweeps.runs import SEED_AXIS
 
@@ -77,7 +77,7 @@ def make_dashboard(sweep_dir: Path) -> int:
         try:
             entity = wandb.Api().default_entity
         except Exception as error:  # no API key: one line
-            raise ConfigError(f"cannot publish the dashboard: {str(error).splitlines()[0]} (or set WANDB_API_KEY); "
+            raise ConfigError(f"cannot publish the dashboard: {first_line(str(error))} (or set WANDB_API_KEY); "
                               f"without WANDB_MODE=online it writes {sweep_dir / 'dashboard.json'} instead") from error
     metrics = list(dict.fromkeys(columns(study, config, runs)))
     workspace = build_workspace(entity=str(entity or "ENTITY"), project=project, group=group, axes=axes,
@@ -94,7 +94,7 @@ def make_dashboard(sweep_dir: Path) -> int:
         url = publish(workspace)
     except Exception as error:  # no login, no network, no such project: say so in one line
         raise ConfigError(f"could not publish the dashboard to W&B ({type(error).__name__}: "
-                          f"{str(error).splitlines()[0] if str(error) else ''}); its specification is in {path}") \
+                          f"{first_line(str(error))}); its specification is in {path}") \
             from error
     print(f"dashboard: {url}")
     return 0
