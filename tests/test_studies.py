@@ -36,8 +36,9 @@ def covering(rows_: list[list[str]]) -> list[list[str]]:
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_every_row_of_every_study_composes_and_builds(make_config, name):
-    configs = {tuple(overrides): make_config(*overrides) for overrides in rows(name)}
-    for overrides in covering(rows(name)):
+    every_row = rows(name)
+    configs = {tuple(overrides): make_config(*overrides) for overrides in every_row}
+    for overrides in covering(every_row):
         trainer, gan, datamodule = build_run(configs[tuple(overrides)])
         assert trainer.max_steps > 0 and gan is not None, overrides
 
