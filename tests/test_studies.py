@@ -45,7 +45,7 @@ def test_every_row_of_every_study_composes_and_builds(make_config, name):
 
 def test_the_cpu_studies_follow_their_descriptions(make_config):
     grid = make_config(*rows("tricks_grid")[0])
-    assert (grid.dataset.name, grid.dataset.batch_size, grid.trainer.max_steps) == ("grid", 256, 28000)
+    assert (grid.dataset.name, grid.dataset.batch_size, grid.trainer.max_steps) == ("grid", 256, 34000)
     assert grid.gan.optimizer_g.lr == grid.gan.optimizer_d.lr == 1e-3 and grid.gan.scheduler_g.gamma == 0.99
     study = OmegaConf.load(CONF_DIR / "sweep" / "tricks_grid.yaml")
     assert len(study.axes.seed) >= 5 and len(OmegaConf.load(CONF_DIR / "sweep" / "digits_tricks.yaml").axes.seed) >= 5
