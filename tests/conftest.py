@@ -12,6 +12,11 @@ from hydra import compose, initialize_config_dir
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# pyproject's addopts run the suite on two pytest-xdist workers (`-n 2`), one a core of a 2-core CPU, a test file
+# to a worker (`--dist loadfile`: a module-scoped fixture such as a sweep or trained runs is built once). Each
+# worker, and the runs it starts as subprocesses, uses one torch thread (two would wait on the other worker's).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
@@ -29,6 +34,13 @@ QUIET = {
 # Smaller evaluations, applied where the composed config evaluates at all (metrics is not none);
 # evaluation itself is tested in test_metrics_*.
 QUIET_METRICS = {"metrics.num_samples": "500", "metrics.num_samples_periodic": "500"}
+
+
+def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def _given(key: str, given: set[str]) -> bool:
