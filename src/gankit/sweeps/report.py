@@ -207,7 +207,7 @@ def plot_bars(rows: list[Row], metric: str, path: Path) -> None:
         ax.plot([i] * len(values), values, "k.", markersize=5)
     ax.set_xticks(list(positions), [_label(r) for r in rows], rotation=30, ha="right")
     ax.set_ylabel(metric)
-    ax.set_title("mean ± standard error over seeds (dots: single runs)", fontsize=10)
+    ax.set_title("mean ± standard error over seeds\n(dots: single runs)", fontsize=10)  # two lines: fits two bars
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
