@@ -89,8 +89,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     batches larger than the data stop the run with one line before the trainer and logger print anything."""
     with configured_by(cfg):
         arguments.writable_folder("paths.output_dir", cfg.paths.output_dir)
-        seed = arguments.integer("seed", cfg.seed, at_least=0)  # numpy's seeds are 0 .. 2**32 - 1
-        arguments.integer("seed", seed, at_most=2**32 - 1)
+        seed = arguments.integer("seed", cfg.seed, at_least=0, at_most=2**32 - 1)  # numpy's seeds
         if OmegaConf.select(cfg, "metrics.callback") is not None:  # what sweeps compare and searches optimise
             arguments.optional(arguments.text, "metrics.main", OmegaConf.select(cfg, "metrics.main"))
             arguments.text("metrics.goal", OmegaConf.select(cfg, "metrics.goal", default="minimize"),

@@ -195,44 +195,6 @@ def _ints_or(*words: str) -> Callable:
 
 WANDB_MODES = ("online", "offline", "disabled", "shared")  # wandb.init's modes (besides the deprecated dryrun, run)
 PRECISIONS = sorted({str(p) for arg in typing.get_args(_PRECISION_INPUT) for p in typing.get_args(arg)})
-_OPTIMIZER = {
-    "lr": functools.partial(arguments.number, above=0.0),
-    "betas": lambda name, value: _betas(name, value),
-    "eps": functools.partial(arguments.number, above=0.0),
-    "weight_decay": functools.partial(arguments.number, at_least=0.0),
-    "momentum": functools.partial(arguments.number, at_least=0.0),
-}
-# Ranges third-party targets leave unchecked (or check only with a traceback), by target and argument name;
-# types come from their signatures (check_target).
-TARGET_RULES: dict[str, dict[str, Callable]] = {
-    "lightning.pytorch.Trainer": {
-        "max_steps": lambda name, value: _max_steps(name, value),
-        "log_every_n_steps": functools.partial(arguments.integer, at_least=1),
-        "num_nodes": functools.partial(arguments.integer, at_least=1),
-        "devices": _ints_or("auto"),
-        "accelerator": lambda name, value: arguments.text(
-            name, value, sorted({"auto", "gpu", *AcceleratorRegistry.available_accelerators()})),
-        "default_root_dir": _optional(arguments.text),
-    },
-    "lightning.pytorch.callbacks.ModelCheckpoint": {
-        "dirpath": _optional(arguments.text),
-        "save_top_k": functools.partial(arguments.integer, at_least=-1),
-        "every_n_train_steps": _optional(arguments.integer, at_least=0),
-    },
-    "lightning.pytorch.loggers.CSVLogger": {"save_dir": arguments.text},
-    "lightning.pytorch.loggers.WandbLogger": {"save_dir": arguments.text, "project": _optional(arguments.text),
-                                              "name": _optional(arguments.text), "id": _optional(arguments.text),
-                                              "mode": lambda name, value: arguments.text(name, value, WANDB_MODES)},
-    "lightning.pytorch.strategies.DDPStrategy": {
-        "find_unused_parameters": arguments.boolean,
-        "process_group_backend": _optional(arguments.text, choices=("gloo", "nccl", "mpi")),
-    },
-    "torch.optim.Adam": _OPTIMIZER, "torch.optim.AdamW": _OPTIMIZER, "torch.optim.SGD": _OPTIMIZER,
-    "torch.optim.RMSprop": _OPTIMIZER,
-    "torch.nn.BatchNorm1d": {"momentum": _optional(arguments.number, above=0, at_most=1),
-                             "eps": functools.partial(arguments.number, above=0.0)},
-}
-TARGET_RULES["torch.nn.BatchNorm2d"] = TARGET_RULES["torch.nn.BatchNorm1d"]
 
 
 def _betas(name: str, value) -> list:
@@ -255,7 +217,45 @@ def _precision(name: str, value) -> str:
     return value
 
 
-TARGET_RULES["lightning.pytorch.Trainer"]["precision"] = _optional(_precision)
+_OPTIMIZER = {
+    "lr": functools.partial(arguments.number, above=0.0),
+    "betas": _betas,
+    "eps": functools.partial(arguments.number, above=0.0),
+    "weight_decay": functools.partial(arguments.number, at_least=0.0),
+    "momentum": functools.partial(arguments.number, at_least=0.0),
+}
+# Ranges third-party targets leave unchecked (or check only with a traceback), by target and argument name;
+# types come from their signatures (check_target).
+TARGET_RULES: dict[str, dict[str, Callable]] = {
+    "lightning.pytorch.Trainer": {
+        "max_steps": _max_steps,
+        "log_every_n_steps": functools.partial(arguments.integer, at_least=1),
+        "num_nodes": functools.partial(arguments.integer, at_least=1),
+        "devices": _ints_or("auto"),
+        "accelerator": lambda name, value: arguments.text(
+            name, value, sorted({"auto", "gpu", *AcceleratorRegistry.available_accelerators()})),
+        "default_root_dir": _optional(arguments.text),
+        "precision": _optional(_precision),
+    },
+    "lightning.pytorch.callbacks.ModelCheckpoint": {
+        "dirpath": _optional(arguments.text),
+        "save_top_k": functools.partial(arguments.integer, at_least=-1),
+        "every_n_train_steps": _optional(arguments.integer, at_least=0),
+    },
+    "lightning.pytorch.loggers.CSVLogger": {"save_dir": arguments.text},
+    "lightning.pytorch.loggers.WandbLogger": {"save_dir": arguments.text, "project": _optional(arguments.text),
+                                              "name": _optional(arguments.text), "id": _optional(arguments.text),
+                                              "mode": lambda name, value: arguments.text(name, value, WANDB_MODES)},
+    "lightning.pytorch.strategies.DDPStrategy": {
+        "find_unused_parameters": arguments.boolean,
+        "process_group_backend": _optional(arguments.text, choices=("gloo", "nccl", "mpi")),
+    },
+    "torch.optim.Adam": _OPTIMIZER, "torch.optim.AdamW": _OPTIMIZER, "torch.optim.SGD": _OPTIMIZER,
+    "torch.optim.RMSprop": _OPTIMIZER,
+    "torch.nn.BatchNorm1d": {"momentum": _optional(arguments.number, above=0, at_most=1),
+                             "eps": functools.partial(arguments.number, above=0.0)},
+}
+TARGET_RULES["torch.nn.BatchNorm2d"] = TARGET_RULES["torch.nn.BatchNorm1d"]
 
 
 def check_targets(node: DictConfig) -> None:

@@ -77,9 +77,8 @@ class GAN(pl.LightningModule):
         d_steps = arguments.integer("d_steps", d_steps, at_least=1)
         g_steps = arguments.integer("g_steps", g_steps, at_least=1)
         for name, factory in (("optimizer_g", optimizer_g), ("optimizer_d", optimizer_d),
-                              ("scheduler_g", scheduler_g)):  # None: built by hand, without training
-            arguments.factory(name, factory)
-        arguments.factory("scheduler_d", scheduler_d)
+                              ("scheduler_g", scheduler_g), ("scheduler_d", scheduler_d)):
+            arguments.factory(name, factory)  # None: built by hand, without training (or no scheduler)
         arguments.boolean("channels_last", channels_last)
         self.automatic_optimization = False
         self.tricks = tricks if tricks is not None else nn.ModuleDict()

@@ -49,11 +49,6 @@ class Row:
     def values(self, metric: str) -> list[float]:
         return [r.metrics[metric] for r in self.ok if metric in r.metrics]
 
-    def mean_std(self, metric: str) -> tuple[float, float]:
-        """(mean, sample std over seeds); nan where no run has it, std nan for a single run."""
-        summary = self.summary(metric)
-        return summary.mean, summary.std
-
     def summary(self, metric: str) -> Summary:
         """Mean, std, standard error and n over the finished runs that report `metric`."""
         return summarise(self.values(metric))
