@@ -81,7 +81,7 @@ def make_dashboard(sweep_dir: Path) -> int:
                               f"without WANDB_MODE=online it writes {sweep_dir / 'dashboard.json'} instead") from error
     metrics = list(dict.fromkeys(columns(study, config, runs)))
     workspace = build_workspace(entity=str(entity or "ENTITY"), project=project, group=group, axes=axes,
-                                      metrics=metrics)
+                                metrics=metrics)
     path = write_specification(workspace, sweep_dir / "dashboard.json")
     if not online:
         print(f"dashboard: wrote the W&B workspace specification to {path} (group {group!r}, project {project!r}, "
@@ -94,7 +94,6 @@ def make_dashboard(sweep_dir: Path) -> int:
         url = publish(workspace)
     except Exception as error:  # no login, no network, no such project: say so in one line
         raise ConfigError(f"could not publish the dashboard to W&B ({type(error).__name__}: "
-                          f"{first_line(str(error))}); its specification is in {path}") \
-            from error
+                          f"{first_line(str(error))}); its specification is in {path}") from error
     print(f"dashboard: {url}")
     return 0
