@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -36,7 +37,8 @@ from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
 from gankit.known_warnings import silence_known_warnings
 from gankit.resume import checkpoint as resume
-from gankit.resume.command_line import continue_run
+from gankit.resume import record
+from gankit.resume.command_line import RESUME_RECORD, continue_run
 from gankit.sweeps.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -110,11 +112,18 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
         loss=build(cfg.loss),
         tricks=build_tricks(cfg),
     )
+    with configured_by(cfg.dataset.datamodule):
+        check_batch_norm(gan, datamodule)
     if checkpoint is not None:
         resume.check_fits(checkpoint, gan, ckpt_path)
-    callbacks = [build(node) for node in (cfg.get("callbacks") or {}).values()]
+        record.check_not_finished(checkpoint, cfg.trainer.max_steps, Path(cfg.paths.output_dir))
+    chosen = cfg.get("callbacks") or {}
+    callbacks = [build(node) for node in chosen.values()]
     if (cfg.get("metrics") or {}).get("callback"):  # metrics=none leaves it empty (a preset may still set main)
-        callbacks.append(build(cfg.metrics.callback))
+        # right after the divergence guard: the callbacks that read its values (the mode-collapse guard, the
+        # curves) see them at the step they were measured
+        callbacks.insert(list(chosen).index("divergence") + 1 if "divergence" in chosen else 0,
+                         build(cfg.metrics.callback))
     callbacks.append(FinalRecord(Path(cfg.paths.output_dir) / "metrics.json"))  # last: after the evaluation
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
@@ -123,6 +132,16 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     if ckpt_path is not None:
         trainer.ckpt_path = str(ckpt_path)
     return trainer, gan, datamodule
+
+
+def check_batch_norm(gan: GAN, datamodule: pl.LightningDataModule) -> None:
+    """BatchNorm1d cannot train on one sample a batch: refused before training, not by torch inside the first step."""
+    if getattr(datamodule, "batch_size", 2) != 1:
+        return
+    for player, network in (("generator", gan.generator), ("discriminator", gan.discriminator)):
+        if any(isinstance(m, nn.BatchNorm1d) for m in network.modules()):
+            raise BadArgument("batch_size", f"must be at least 2 with this model: the {player}'s BatchNorm1d "
+                                            "layers need 2 samples a batch to train", value=1, show_value=True)
 
 
 def cluster() -> list:
@@ -148,7 +167,11 @@ def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build the run and fit it (its callbacks write the run directory: last.ckpt, metrics.json, ...); return
     the final metrics (and their `protocol`), as metrics.json holds them."""
-    trainer, gan, datamodule = build_run(cfg, load_data=True)
+    return fit(*build_run(cfg, load_data=True), cfg)
+
+
+def fit(trainer: pl.Trainer, gan: GAN, datamodule: pl.LightningDataModule, cfg: DictConfig) -> dict[str, float]:
+    """Fit a built run; the final metrics, as metrics.json holds them."""
     if trainer.logger:
         trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
@@ -158,8 +181,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         finish_wandb(trainer, interrupted=True)
         raise
     finish_wandb(trainer)
-    (record,) = (c for c in trainer.callbacks if isinstance(c, FinalRecord))
-    return record.metrics
+    (final,) = (c for c in trainer.callbacks if isinstance(c, FinalRecord))
+    return final.metrics
 
 
 def main_metric(cfg: DictConfig, metrics: dict) -> float | None:
@@ -188,20 +211,70 @@ def preflight(args: list[str]) -> list[str]:
     return args
 
 
+def resume_record(run_dir: Path) -> Path | None:
+    """This command's own `.hydra/resume_<N>/` record when it continues a run (command_line.py chose it)."""
+    subdir = HydraConfig.get().output_subdir
+    return run_dir / subdir if subdir and Path(subdir).name.startswith(RESUME_RECORD) else None
+
+
+def finished_earlier(cfg: DictConfig, error: record.RunFinished) -> float | None:
+    """A multirun's job that had finished before (a resumed sweep): its main metric from its metrics.json."""
+    log.info("%s", error)
+    metrics = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
+    return main_metric(cfg, metrics)
+
+
+def refuse(cfg: DictConfig, error: ConfigError) -> None:
+    """One line on stderr; a single run exits with the error's status, a multirun's other runs go on
+    (gankit.sweeps.failures.ReportFailedRuns exits 1 at the end)."""
+    print(f"error: {error}", file=sys.stderr)
+    if HydraConfig.get().mode != RunMode.MULTIRUN:
+        sys.exit(error.exit_status)
+
+
+def log_to_the_run_file() -> None:
+    """Lightning's own messages (it logs to the console with its own handler) into the run's train.log too, beside
+    gankit's: the file handlers Hydra gave the root logger, shared."""
+    lightning_log = logging.getLogger("lightning.pytorch")
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler) and handler not in lightning_log.handlers:
+            lightning_log.addHandler(handler)
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     label_run(cfg)
-    (Path(cfg.paths.output_dir) / "error.txt").unlink(missing_ok=True)
+    log_to_the_run_file()
+    run_dir = Path(cfg.paths.output_dir)
+    resumed = cfg.get("ckpt_path") is not None
     try:
-        return main_metric(cfg, train(cfg))
+        with record.unchanged_on_failure(run_dir, resume_record(run_dir)):
+            built = build_run(cfg, load_data=True)
+    except record.RunFinished as error:
+        if HydraConfig.get().mode == RunMode.MULTIRUN and (run_dir / "metrics.json").is_file():
+            return finished_earlier(cfg, error)
+        return refuse(cfg, error)
+    except Exception as error:
+        if not resumed:  # a new run's directory records why it failed; a resumed run is left as it was
+            record_failure(cfg, error)
+        if not isinstance(error, ConfigError):
+            raise
+        return refuse(cfg, error)
+    if built[0].ckpt_path is not None:
+        record.keep_the_end(run_dir)  # a finished run continued: its end is kept
+    (run_dir / "error.txt").unlink(missing_ok=True)
+    log.info("%s: %s in %s", "resuming" if resumed else "training", " ".join(HydraConfig.get().overrides.task),
+             run_dir)
+    try:
+        metrics = fit(*built, cfg)
+        log.info("finished at step %s: %s", metrics.get("step"), ", ".join(
+            f"{k}={v:.4g}" for k, v in sorted(metrics.items()) if k.startswith("eval/") and isinstance(v, float)))
+        return main_metric(cfg, metrics)
     except Exception as error:
         record_failure(cfg, error)
         if not isinstance(error, ConfigError):
             raise
-        print(f"error: {error}", file=sys.stderr)
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            return None  # the other runs go on; gankit.sweeps.failures.ReportFailedRuns exits 1 at the end
-        sys.exit(error.exit_status)
+        return refuse(cfg, error)
 
 
 if __name__ == "__main__":

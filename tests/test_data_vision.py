@@ -163,7 +163,7 @@ def test_missing_files_stop_with_one_line_naming_the_folder_and_the_files(tmp_pa
 
 def test_svhn_mat_files_load_exactly_with_labels_0_to_9(tmp_path):
     written = write_svhn(tmp_path / "SVHN")
-    dm = InMemoryImages(SVHNFiles(str(tmp_path / "SVHN")), image_size=32, channels=3, batch_size=2, download=False)
+    dm = InMemoryImages(SVHNFiles(str(tmp_path)), image_size=32, channels=3, batch_size=2, download=False)
     dm.prepare_data()
     dm.setup("fit")
     x, y = written["train"]

@@ -1,13 +1,12 @@
 """Exact resume: a run interrupted at a checkpoint and resumed ends with the weights of an uninterrupted run."""
 
 import os
-import signal
 
-import lightning.pytorch as pl
 import pytest
 import torch
 
 from gankit.checkpoint_io import load_safely
+from tests.interrupt import stop_at
 from train import train
 
 # MLP on the ring with both buffer-holding techniques, a scheduler, periodic figures and evaluations, and
@@ -21,21 +20,6 @@ RUN = ["model=mlp", "dataset=ring", "dataset.batch_size=32", "model.generator.hi
 # The techniques of the other kinds: a reshaped D, an extra copy of G and a reparametrisation with buffers.
 RUNS = {"vbn+averaging": RUN,
         "pacgan+ema+spectral_norm": [*RUN[:6], "trick=[pacgan,ema_generator,spectral_norm]", *RUN[7:]]}
-
-
-class StopAt(pl.Callback):
-    """Interrupts the run at `step`: a crash (an exception before the next batch) or a SIGTERM to itself."""
-
-    def __init__(self, step: int, how: str):
-        self.step, self.how = step, how
-
-    def on_train_batch_start(self, trainer, gan, *args) -> None:
-        if self.how == "crash" and trainer.global_step == self.step:
-            raise RuntimeError("crash")
-
-    def on_train_batch_end(self, trainer, gan, *args) -> None:
-        if self.how == "sigterm" and trainer.global_step == self.step:
-            os.kill(os.getpid(), signal.SIGTERM)  # Lightning's handler notes it; the batch ends, then the save
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
@@ -55,8 +39,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(uninterrupt
     from tests.conftest import compose_config
 
     RUN, uninterrupted = uninterrupted  # noqa: N806 (the run's overrides)
-    stop = [f"+callbacks.stop={{_target_: tests.test_resume.StopAt, step: 8, how: {how}}}",
-            f"callbacks.checkpoint.every_n_train_steps={every}"]
+    stop = [stop_at(8, how), f"callbacks.checkpoint.every_n_train_steps={every}"]
     with pytest.raises(RuntimeError if how == "crash" else SystemExit) as stopped:
         train(compose_config(tmp_path / "first", *RUN, *stop))
     if how == "sigterm":
@@ -90,7 +73,7 @@ def test_ckpt_path_last_continues_the_newest_run_with_its_overrides(tmp_path, mo
         os.utime(tmp_path / run / "checkpoints" / "last.ckpt", (step, step))  # the second is the newest
     assert continue_run(CONF_DIR, ["ckpt_path=last", "trainer.max_steps=60", "~callbacks.progress_bar"]) == [
         "dataset=ring", "ckpt_path=last", "trainer.max_steps=60", "~callbacks.progress_bar",
-        "hydra.run.dir=outputs/2026-01-02/09-00-00"]
+        "hydra.run.dir=outputs/2026-01-02/09-00-00", "hydra.output_subdir=.hydra/resume_1"]
     assert continue_run(CONF_DIR, ["ckpt_path=last", "hydra.run.dir=elsewhere"]) == [
         "ckpt_path=last", "hydra.run.dir=elsewhere"]  # a given directory: resumed there if it has a checkpoint
 
@@ -98,4 +81,26 @@ def test_ckpt_path_last_continues_the_newest_run_with_its_overrides(tmp_path, mo
     job.mkdir(parents=True)
     (job / "last.ckpt").write_bytes(b"")
     assert continue_run(CONF_DIR, ["-m", "seed=0,1", "ckpt_path=last"]) == [
-        "-m", "seed=0,1", "ckpt_path=last", "hydra.sweep.dir=multirun/2026-01-03/08-00-00"]
+        "-m", "seed=0,1", "ckpt_path=last", "hydra.sweep.dir=multirun/2026-01-03/08-00-00",
+        "hydra.output_subdir=.hydra/resume_1"]
+
+
+def test_resuming_by_directory_uses_that_runs_newest_record_and_keeps_the_original(tmp_path, monkeypatch):
+    from gankit.resume.command_line import continue_run
+    from tests.conftest import CONF_DIR
+
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"")
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "overrides.yaml").write_text("- dataset=ring\n- model=mlp\n- trainer.max_steps=10\n")
+    assert continue_run(CONF_DIR, ["hydra.run.dir=run", "ckpt_path=last"]) == [
+        "dataset=ring", "model=mlp", "trainer.max_steps=10", "hydra.run.dir=run", "ckpt_path=last",
+        "hydra.output_subdir=.hydra/resume_1"]
+    (run / ".hydra" / "resume_1").mkdir()  # what Hydra wrote for that resume: the whole command it ran
+    (run / ".hydra" / "resume_1" / "overrides.yaml").write_text(
+        "- dataset=ring\n- model=mlp\n- trainer.max_steps=20\n- ckpt_path=last\n")
+    assert continue_run(CONF_DIR, ["ckpt_path=run/checkpoints/last.ckpt"]) == [
+        "dataset=ring", "model=mlp", "trainer.max_steps=20", "ckpt_path=run/checkpoints/last.ckpt",
+        "hydra.run.dir=run", "hydra.output_subdir=.hydra/resume_2"]

@@ -39,10 +39,11 @@ def records(path: Path) -> list[pb.Record]:
     return out
 
 
-def run_file(run_root: Path, timeout: float = 30.0) -> Path:
-    """The single offline run under `run_root/wandb`, once W&B has written its exit record: wandb >= 0.31 writes
-    the offline file from its service process and `run.finish()` can return before the file is complete."""
-    files = sorted(Path(run_root).glob("wandb/offline-run-*/run-*.wandb"))
+def run_file(run_root: Path, timeout: float = 30.0, only: Path | None = None) -> Path:
+    """The single offline run under `run_root/wandb` (or `only`, one of several), once W&B has written its exit
+    record: wandb >= 0.31 writes the offline file from its service process and `run.finish()` can return before
+    the file is complete."""
+    files = [only] if only is not None else sorted(Path(run_root).glob("wandb/offline-run-*/run-*.wandb"))
     assert len(files) == 1, files
     deadline = time.monotonic() + timeout
     while not _has_exit_record(files[0]) and time.monotonic() < deadline:

@@ -3,6 +3,8 @@ the argument (`batch_size must be >= 1, got 0`); train.py turns the argument's n
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -98,6 +100,28 @@ def factory(name: str, value: Any) -> Any:
     """A callable (a `_partial_: true` target), or None."""
     if value is not None and not callable(value):
         raise BadArgument(name, f"must be a config with a _target_ (or null), got {value!r}")
+    return value
+
+
+def floats_where_meant(factory: Any) -> Any:
+    """A `_partial_` factory with each integer keyword value as a float where the target's default is a float, item
+    by item in sequences (`betas: [0, 0.9]` -> (0.0, 0.9): torch's Adam refuses mixed ints and floats)."""
+    if not isinstance(factory, functools.partial):
+        return factory
+    try:
+        parameters = inspect.signature(factory.func).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return factory
+    keywords = {k: _float_like(v, parameters[k].default if k in parameters else None)
+                for k, v in factory.keywords.items()}
+    return functools.partial(factory.func, *factory.args, **keywords)
+
+
+def _float_like(value: Any, default: Any) -> Any:
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, tuple) and isinstance(value, (list, tuple, ListConfig)) and len(value) == len(default):
+        return tuple(_float_like(v, d) for v, d in zip(value, default, strict=True))
     return value
 
 

@@ -242,7 +242,7 @@ TARGET_RULES: dict[str, dict[str, Callable]] = {
         "save_top_k": functools.partial(arguments.integer, at_least=-1),
         "every_n_train_steps": _optional(arguments.integer, at_least=0),
     },
-    "lightning.pytorch.loggers.CSVLogger": {"save_dir": arguments.text},
+    "gankit.loggers.CSVLogger": {"save_dir": arguments.text},
     "lightning.pytorch.loggers.WandbLogger": {"save_dir": arguments.text, "project": _optional(arguments.text),
                                               "name": _optional(arguments.text), "id": _optional(arguments.text),
                                               "mode": lambda name, value: arguments.text(name, value, WANDB_MODES)},

@@ -7,7 +7,8 @@ every `d_steps`-th batch. `global_step` counts optimizer steps of both players.
 Training values (losses, mean D(x), gradient norms) are kept every batch in `batch_values`, where
 callbacks read them (the final ones reach metrics.json through callbacks/final.py), and sent to
 the loggers with `self.log` (about a millisecond a call) on every `trainer.log_every_n_steps`-th
-batch only, Lightning's own logger rhythm.
+batch only, Lightning's own logger rhythm, at the step count after the batch (`step`: Lightning's logger
+step is then `global_step`, the axis evaluations and pictures log on, not its count of batches).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class GAN(pl.LightningModule):
         for name, factory in (("optimizer_g", optimizer_g), ("optimizer_d", optimizer_d),
                               ("scheduler_g", scheduler_g), ("scheduler_d", scheduler_d)):
             arguments.factory(name, factory)  # None: built by hand, without training (or no scheduler)
+        optimizer_g, optimizer_d = map(arguments.floats_where_meant, (optimizer_g, optimizer_d))  # betas: [0, 0.9]
         arguments.boolean("channels_last", channels_last)
         self.automatic_optimization = False
         self.tricks = tricks if tricks is not None else nn.ModuleDict()
@@ -213,12 +215,12 @@ class GAN(pl.LightningModule):
             fake = self.generator(self.noise(batch_size))  # [B, *data_shape]
         self._discriminator_update(real, fake.detach(), opt_d)
         self.d_updates += 1
-        if not g_follows:
-            return
-        for i in range(self.g_steps):
+        for i in range(self.g_steps if g_follows else 0):
             if i > 0:
                 fake = self.generator(self.noise(batch_size))
             self._generator_update(real, fake, opt_g)
+        if self.logs_this_batch:  # the loggers' step: optimizer steps after this batch, as evaluations log them
+            self.log("step", float(self.global_step))
 
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()  # None, one scheduler or a list

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.utilities.seed import isolate_rng
 
 from gankit import arguments
 from gankit.callbacks.schedule import EveryNSteps
@@ -101,8 +102,7 @@ class Evaluation(pl.Callback):
         start = time.perf_counter()
         rank, world = trainer.global_rank, trainer.world_size
         share = num_samples // world + (rank < num_samples % world)
-        devices = [gan.device] if gan.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with isolate_rng(include_cuda=True):  # the training streams are left as they were
             torch.manual_seed(self.seed + rank)
             values = {}
             if self.evaluator is not None:

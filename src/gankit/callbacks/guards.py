@@ -134,25 +134,27 @@ class ModeCollapseWarning(pl.Callback):
     and an alert."""
 
     def __init__(self, key: str = "eval/effective_modes", at_most: float = 2.0, flag: str = "eval/mode_collapse",
-                 covered: str = "eval/modes", quality: str = "eval/high_quality", advice: str = ""):
+                 covered: str = "eval/modes", quality: str = "eval/high_quality", advice: str = "",
+                 suggest: list[str] | None = None):
         super().__init__()
         self.key, self.flag, self.advice = arguments.text("key", key), flag, str(advice)
+        self.suggest = [arguments.text(f"suggest[{i}]", name) for i, name in enumerate(suggest or [])]
         self.at_most = arguments.number("at_most", at_most, at_least=1.0)  # 1: a single mode; effective modes >= 1
         self.covered, self.quality = covered, quality  # only to say in the warning what the samples cover
         self.collapsed = False
         self._seen: torch.Tensor | None = None
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
-        self.check(trainer)
+        self.check(trainer, gan)  # train.py lists the evaluation before this guard: its values are this step's
 
     def on_fit_end(self, trainer: pl.Trainer, gan) -> None:  # after the final evaluation (on_train_end)
-        warned = self.check(trainer)
+        warned = self.check(trainer, gan)
         value = trainer.callback_metrics.get(self.key)
         if self.collapsed and not warned and value is not None and trainer.is_global_zero:  # still so at the end
             num_modes = len(trainer.datamodule.distribution.modes)
-            log.warning("at the end: %s", self.message(trainer, float(value), num_modes))
+            log.warning("at the end: %s", self.message(trainer, gan, float(value), num_modes))
 
-    def check(self, trainer: pl.Trainer) -> bool:
+    def check(self, trainer: pl.Trainer, gan) -> bool:
         """Log the flag for a new evaluation; True when this call warned."""
         value = trainer.callback_metrics.get(self.key)
         modes = getattr(getattr(trainer.datamodule, "distribution", None), "modes", None)
@@ -166,7 +168,7 @@ class ModeCollapseWarning(pl.Callback):
         trainer.callback_metrics[self.flag] = torch.tensor(float(collapsed))
         warn = collapsed and not self.collapsed and trainer.is_global_zero
         if warn:
-            text = self.message(trainer, float(value), len(modes))
+            text = self.message(trainer, gan, float(value), len(modes))
             log.warning(text)
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
@@ -175,10 +177,17 @@ class ModeCollapseWarning(pl.Callback):
         self.collapsed = collapsed
         return warn
 
-    def message(self, trainer: pl.Trainer, value: float, num_modes: int) -> str:
+    def message(self, trainer: pl.Trainer, gan, value: float, num_modes: int) -> str:
         metrics = trainer.callback_metrics
         covered = f"{float(metrics[self.covered]):g}" if self.covered in metrics else "?"
         quality = f"{float(metrics[self.quality]):.1f}%" if self.quality in metrics else "?"
         return (f"mode collapse at step {trainer.global_step}: the samples lie near {value:.2g} of {num_modes} modes "
                 f"({self.key}, at most {self.at_most:g}); {covered} of {num_modes} modes covered, {quality} high "
-                f"quality.{' ' + self.advice if self.advice else ''}")
+                f"quality.{self.advice_for(gan)}")
+
+    def advice_for(self, gan) -> str:
+        """' <advice> trick=a or trick=b' with the suggested techniques this run does not use yet ('' without)."""
+        unused = [name for name in self.suggest if name not in getattr(gan, "tricks", {})]
+        if not self.advice or (self.suggest and not unused):
+            return ""
+        return " " + " ".join([self.advice, " or ".join(f"trick={name}" for name in unused)]).strip()

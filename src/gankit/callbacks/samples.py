@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 
 from gankit import arguments
+from gankit.callbacks.observing import observing
 from gankit.callbacks.schedule import EveryNSteps
 from gankit.checkpoint_io import writing
 
@@ -50,10 +51,12 @@ class SampleWriter(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, gan) -> None:  # a resumed run's step is restored by now
         self._schedule.start(trainer.global_step)
 
+    @observing
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         if self._schedule.due(trainer.global_step):
             self.write(trainer, gan)
 
+    @observing
     def on_train_end(self, trainer: pl.Trainer, gan) -> None:
         self.write(trainer, gan)
         self.save_points(trainer, gan)

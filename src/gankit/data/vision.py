@@ -118,13 +118,13 @@ class CIFAR10Files:
 
 
 class SVHNFiles:
-    """`<root>/{train,test}_32x32.mat` (torchvision's SVHN layout, Netzer et al. 2011, cropped digits): MATLAB
+    """`<root>/SVHN/{train,test}_32x32.mat` (torchvision's SVHN layout, Netzer et al. 2011, cropped digits): MATLAB
     files with `X` [32, 32, 3, N] uint8 and `y` [N, 1] in 1..10, where 10 is the digit 0."""
 
     splits = {True: "train", False: "test"}
 
     def __init__(self, root: str):
-        self.root, self.name = Path(root).expanduser(), "SVHN"
+        self.root, self.name = Path(root).expanduser() / "SVHN", "SVHN"  # torchvision's root for SVHN
         self.folder = self.root
         self.files = [tvd.SVHN.split_list[split][1] for split in self.splits.values()]
         self.expected = ", ".join(self.files)

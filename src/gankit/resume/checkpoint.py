@@ -18,6 +18,7 @@ from gankit import arguments
 from gankit.checkpoint_io import load_safely
 from gankit.errors import ConfigError
 from gankit.resume import LAST
+from gankit.resume.command_line import checked_file
 from gankit.resume.state import saved_wandb_run_id
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,7 @@ def checkpoint_path(cfg: DictConfig) -> Path | None:
             log.info("ckpt_path=last: no checkpoint in %s yet, starting a new run there", cfg.paths.output_dir)
             return None
         return path
-    path = Path(str(value))
-    if path.is_dir():
-        raise ConfigError(f"ckpt_path={value} is a folder; give its checkpoints/last.ckpt (or ckpt_path=last)")
-    return path
+    return checked_file(Path(str(value)))
 
 
 def requeued(cfg: DictConfig) -> Path | None:
@@ -77,8 +75,14 @@ def check_fits(checkpoint: dict, gan: nn.Module, path: Path) -> None:
 
 
 def logger_overrides(logger: DictConfig, checkpoint: dict | None) -> dict:
-    """The W&B run of the checkpoint, continued (a logger config with an `id` key; an id set there wins)."""
-    run_id = saved_wandb_run_id(checkpoint)
-    if run_id is None or "id" not in logger or logger.get("id") is not None:
+    """What a logger needs to continue the checkpoint's run: W&B its run (a config with an `id` key; an id set
+    there wins), the CSV logger the step its rows continue after (a config with a `continue_after` key)."""
+    if checkpoint is None:
         return {}
-    return {"id": run_id, "resume": "allow"}
+    overrides = {}
+    run_id = saved_wandb_run_id(checkpoint)
+    if run_id is not None and "id" in logger and logger.get("id") is None:
+        overrides.update(id=run_id, resume="allow")
+    if "continue_after" in logger and logger.get("continue_after") is None:
+        overrides["continue_after"] = int(checkpoint.get("global_step", 0))
+    return overrides
