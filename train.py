@@ -42,6 +42,7 @@ from gankit.resume.command_line import RESUME_RECORD, continue_run
 from gankit.sweeps.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+MAX_STEPS = "trainer.max_steps"  # a run's length in optimizer steps: a resume continues a run up to it
 log = logging.getLogger(__name__)
 
 
@@ -116,7 +117,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
         check_batch_norm(gan, datamodule)
     if checkpoint is not None:
         resume.check_fits(checkpoint, gan, ckpt_path)
-        record.check_not_finished(checkpoint, cfg.trainer.max_steps, Path(cfg.paths.output_dir))
+        record.check_not_finished(checkpoint, OmegaConf.select(cfg, MAX_STEPS), Path(cfg.paths.output_dir), MAX_STEPS)
     chosen = cfg.get("callbacks") or {}
     callbacks = [build(node) for node in chosen.values()]
     if (cfg.get("metrics") or {}).get("callback"):  # metrics=none leaves it empty (a preset may still set main)
@@ -205,7 +206,7 @@ def record_failure(cfg: DictConfig, error: BaseException) -> None:
 def preflight(args: list[str]) -> list[str]:
     """Checks of the command line before Hydra composes it; the overrides to run (a resume adds its run's)."""
     check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
-    args = continue_run(CONF_DIR, args)  # ckpt_path=last: that run's directory and overrides
+    args = continue_run(CONF_DIR, args, MAX_STEPS)  # ckpt_path=last: that run's directory and overrides
     check_composes(CONF_DIR, args)
     check_one_key_per_value(CONF_DIR, args)
     return args

@@ -48,12 +48,14 @@ LEGAL = [
     ("callbacks.checkpoint.save_top_k", 0), ("callbacks.checkpoint.save_top_k", -1),  # none / all besides last.ckpt
     ("callbacks.curves.panels", []),  # every logged value in a panel of its own
     ("callbacks.mode_collapse.advice", ""), ("callbacks.mode_collapse.advice", 0),  # no advice (a 0 is shown as 0)
+    ("callbacks.mode_collapse.suggest", []),  # the advice names no technique
     ("*num_workers", 0),  # decode in the main process
     ("*.input_noise", 0), ("*.hidden_noise", 0), ("*.noise", 0),  # no noise
     ("*.mean", 0), ("*.mean", -1),  # a Gaussian's centre
     ("*.betas", [0, 0.9]),
     ("logger.name", "abc"), ("logger.id", "abc"),  # a W&B run's name and id
     ("logger.name", ""),  # csv: metrics.csv directly in the version folder (W&B refuses an empty name)
+    ("logger.continue_after", 0),  # csv: the rows after step 0 are logged again
     ("logger.version", ""), ("logger.version", 0),  # csv/metrics.csv (the default), csv/version_0/metrics.csv
 ]
 # Values refused only after training, where the run's metrics are known (main_metric in train.py).
@@ -146,19 +148,37 @@ def compose(option: tuple[str, str], tmp: Path) -> DictConfig:
     return compose_config(tmp / "run", *extra)
 
 
-def outcome(cfg: DictConfig, key: str, value, load_data: bool, read: set[str]) -> str | None:
-    """None when the attempt behaved (refused with one line naming the key, or built a legal value), else why not."""
+def integer_valued(value) -> list[tuple[object, str]]:
+    """Integers where a float is meant, as (value, how): an integer-valued float as the integer it equals (10.0 ->
+    10: must build, "equal"), and a list of floats with its items cut to integers ([0.5, 0.999] -> [0, 0]: built or
+    refused in one line, never a traceback, "either")."""
+    if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+        return [(int(value), "equal")]
+    if isinstance(value, ListConfig) and any(isinstance(x, float) for x in value):
+        return [([int(x) if isinstance(x, float) else x for x in value], "either")]
+    return []
+
+
+def outcome(cfg: DictConfig, key: str, value, load_data: bool, read: set[str], how: str = "bad") -> str | None:
+    """None when the attempt behaved (refused with one line naming the key, or built a legal value), else why not.
+    Built means the whole run up to training, its optimizers too. `how`: "bad" (refused unless LEGAL), "equal" (it
+    equals the composed value: must build) or "either" (built or refused)."""
     cfg = copy.deepcopy(cfg)
     OmegaConf.update(cfg, key, value, merge=False)
     try:
-        build_run(cfg, load_data=load_data)
+        _, gan, _ = build_run(cfg, load_data=load_data)
+        gan.configure_optimizers()
     except ConfigError as error:
         text = str(error)
+        if how == "equal":
+            return f"refused the integer-valued {value!r}: {text[:300]!r}"
         if "\n" in text or not names_key(text, key):
             return f"refused without naming the key in one line: {text[:300]!r}"
         return None
     except Exception as error:  # a traceback for the user
         return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300] if str(error).strip() else ''}"
+    if how != "bad":
+        return None
     if any(fnmatch.fnmatch(key, k) and value == v and type(value) is type(v) for k, v in LEGAL + KNOWN_LATE):
         return None
     if key not in read:  # no object reads it in this composition
@@ -183,9 +203,10 @@ def test_every_bad_value_is_refused_with_one_line_naming_its_key(option, tmp_pat
     read = read_keys(cfg)
     failures = []
     for key in keys:
-        for value in attempts(key, OmegaConf.select(cfg, key), cfg):
+        composed = OmegaConf.select(cfg, key)
+        for value, how in [(v, "bad") for v in attempts(key, composed, cfg)] + integer_valued(composed):
             COUNTS["attempts"] += 1
-            why = outcome(cfg, key, value, load, read)
+            why = outcome(cfg, key, value, load, read, how)
             if why is not None:
                 COUNTS["failed"] += 1
                 failures.append(f"{key}={value!r}: {why}")

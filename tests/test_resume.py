@@ -22,6 +22,7 @@ RUNS = {"vbn+averaging": RUN,
         "pacgan+ema+spectral_norm": [*RUN[:6], "trick=[pacgan,ema_generator,spectral_norm]", *RUN[7:]]}
 
 
+STEPS = "trainer.max_steps"  # what train.py passes to continue_run: the key of a run's length
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
@@ -71,16 +72,16 @@ def test_ckpt_path_last_continues_the_newest_run_with_its_overrides(tmp_path, mo
             f"- dataset=ring\n- trainer.max_steps={step}0\n- ~callbacks.progress_bar\n- ckpt_path=x\n")
         (tmp_path / run / "checkpoints" / "last.ckpt").write_bytes(b"")
         os.utime(tmp_path / run / "checkpoints" / "last.ckpt", (step, step))  # the second is the newest
-    assert continue_run(CONF_DIR, ["ckpt_path=last", "trainer.max_steps=60", "~callbacks.progress_bar"]) == [
+    assert continue_run(CONF_DIR, ["ckpt_path=last", "trainer.max_steps=60", "~callbacks.progress_bar"], STEPS) == [
         "dataset=ring", "ckpt_path=last", "trainer.max_steps=60", "~callbacks.progress_bar",
         "hydra.run.dir=outputs/2026-01-02/09-00-00", "hydra.output_subdir=.hydra/resume_1"]
-    assert continue_run(CONF_DIR, ["ckpt_path=last", "hydra.run.dir=elsewhere"]) == [
+    assert continue_run(CONF_DIR, ["ckpt_path=last", "hydra.run.dir=elsewhere"], STEPS) == [
         "ckpt_path=last", "hydra.run.dir=elsewhere"]  # a given directory: resumed there if it has a checkpoint
 
     job = tmp_path / "multirun" / "2026-01-03" / "08-00-00" / "1" / "checkpoints"
     job.mkdir(parents=True)
     (job / "last.ckpt").write_bytes(b"")
-    assert continue_run(CONF_DIR, ["-m", "seed=0,1", "ckpt_path=last"]) == [
+    assert continue_run(CONF_DIR, ["-m", "seed=0,1", "ckpt_path=last"], STEPS) == [
         "-m", "seed=0,1", "ckpt_path=last", "hydra.sweep.dir=multirun/2026-01-03/08-00-00",
         "hydra.output_subdir=.hydra/resume_1"]
 
@@ -95,12 +96,12 @@ def test_resuming_by_directory_uses_that_runs_newest_record_and_keeps_the_origin
     (run / "checkpoints" / "last.ckpt").write_bytes(b"")
     (run / ".hydra").mkdir()
     (run / ".hydra" / "overrides.yaml").write_text("- dataset=ring\n- model=mlp\n- trainer.max_steps=10\n")
-    assert continue_run(CONF_DIR, ["hydra.run.dir=run", "ckpt_path=last"]) == [
+    assert continue_run(CONF_DIR, ["hydra.run.dir=run", "ckpt_path=last"], STEPS) == [
         "dataset=ring", "model=mlp", "trainer.max_steps=10", "hydra.run.dir=run", "ckpt_path=last",
         "hydra.output_subdir=.hydra/resume_1"]
     (run / ".hydra" / "resume_1").mkdir()  # what Hydra wrote for that resume: the whole command it ran
     (run / ".hydra" / "resume_1" / "overrides.yaml").write_text(
         "- dataset=ring\n- model=mlp\n- trainer.max_steps=20\n- ckpt_path=last\n")
-    assert continue_run(CONF_DIR, ["ckpt_path=run/checkpoints/last.ckpt"]) == [
+    assert continue_run(CONF_DIR, ["ckpt_path=run/checkpoints/last.ckpt"], STEPS) == [
         "dataset=ring", "model=mlp", "trainer.max_steps=20", "ckpt_path=run/checkpoints/last.ckpt",
         "hydra.run.dir=run", "hydra.output_subdir=.hydra/resume_2"]

@@ -53,8 +53,10 @@ class ContinuedWriter(ExperimentWriter):
 class CSVLogger(LightningCSVLogger):
     """lightning.pytorch.loggers.CSVLogger whose metrics.csv continues across resumes (see the module)."""
 
-    def __init__(self, *args, continue_after: int | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, save_dir: str, name: str | None = "lightning_logs", version: int | str | None = None,
+                 prefix: str = "", flush_logs_every_n_steps: int = 100, continue_after: int | None = None):
+        super().__init__(save_dir, name=name, version=version, prefix=prefix,
+                         flush_logs_every_n_steps=flush_logs_every_n_steps)
         self.continue_after = arguments.optional(arguments.integer, "continue_after", continue_after, at_least=0)
 
     @property

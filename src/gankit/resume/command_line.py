@@ -60,8 +60,9 @@ def holds_a_run(folder: Path) -> bool:
     return any((folder / name).exists() for name in (RECORD, LAST, "metrics.json"))
 
 
-def continue_run(conf_dir: Path, args: list[str]) -> list[str]:
-    """The command-line overrides that resume the run `ckpt_path` points into (`args` unchanged otherwise)."""
+def continue_run(conf_dir: Path, args: list[str], steps_key: str) -> list[str]:
+    """The command-line overrides that resume the run `ckpt_path` points into (`args` unchanged otherwise).
+    `steps_key`: the config key of the run's length in optimizer steps (a finished run is refused)."""
     ckpt = _value(args, "ckpt_path")
     if any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
         return args
@@ -98,7 +99,7 @@ def continue_run(conf_dir: Path, args: list[str]) -> list[str]:
                               f"{ckpt}, or ckpt_path=last to continue the run there")
         return overrides
     if ckpt == "last" or checkpoint.resolve() == (source / LAST).resolve():
-        refuse_finished(conf_dir, overrides, source)
+        refuse_finished(conf_dir, overrides, source, steps_key)
     return [*overrides, *([] if given is not None else [f"hydra.run.dir={source}"]),
             f"hydra.output_subdir={RECORD}/{RESUME_RECORD}{resumes([source]) + 1}"]
 
@@ -164,16 +165,19 @@ def finished_at(run_dir: Path) -> int | None:
     return step if isinstance(step, int) else None
 
 
-def refuse_finished(conf_dir: Path, overrides: list[str], run_dir: Path) -> None:
-    """ConfigError when the run finished at or beyond the `trainer.max_steps` this command asks for."""
+def refuse_finished(conf_dir: Path, overrides: list[str], run_dir: Path, steps_key: str) -> None:
+    """ConfigError when the run finished at or beyond the length (`steps_key`) this command asks for."""
     step = finished_at(run_dir)
     if step is None:
         return
     try:
-        max_steps = _compose(conf_dir, overrides).trainer.max_steps
+        max_steps = OmegaConf.select(_compose(conf_dir, overrides), steps_key)
     except Exception:
         return  # the composition error is reported by the checks that follow, in one line
     if isinstance(max_steps, int) and 0 <= max_steps <= step:
-        raise ConfigError(f"the run in {run_dir} finished at step {step} (trainer.max_steps={max_steps}); to "
-                          f"continue it, give a larger trainer.max_steps (e.g. trainer.max_steps={2 * step}); "
-                          "nothing was changed")
+        raise ConfigError(finished_message(run_dir, step, max_steps, steps_key))
+
+
+def finished_message(run_dir: Path, step: int, max_steps: int, steps_key: str) -> str:
+    return (f"the run in {run_dir} finished at step {step} ({steps_key}={max_steps}); to continue it, give a "
+            f"larger {steps_key} (e.g. {steps_key}={2 * step}); nothing was changed")

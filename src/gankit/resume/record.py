@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gankit.checkpoint_io import writing
 from gankit.errors import ConfigError
-from gankit.resume.command_line import RECORD, finished_at
+from gankit.resume.command_line import RECORD, finished_at, finished_message
 
 APPENDED = ("csv", "wandb", "train.log", RECORD)  # logs and records a continued run adds to, never rewrites
 ARCHIVE = "continued_from_step_"  # continued_from_step_<N>/: the end of the run as it finished at step N
@@ -26,13 +26,11 @@ class RunFinished(ConfigError):
     """The checkpoint resumed is at or past `trainer.max_steps`: there is nothing to train."""
 
 
-def check_not_finished(checkpoint: dict | None, max_steps: int, run_dir: Path) -> None:
-    """RunFinished when the checkpoint's step is already at `max_steps` (-1: no limit)."""
+def check_not_finished(checkpoint: dict | None, max_steps: int, run_dir: Path, steps_key: str) -> None:
+    """RunFinished when the checkpoint's step is already at `max_steps` (-1: no limit; `steps_key` is its key)."""
     step = (checkpoint or {}).get("global_step")
     if isinstance(step, int) and 0 <= max_steps <= step:
-        raise RunFinished(f"the run in {run_dir} finished at step {step} (trainer.max_steps={max_steps}); to "
-                          f"continue it, give a larger trainer.max_steps (e.g. trainer.max_steps={2 * step}); "
-                          "nothing was changed")
+        raise RunFinished(finished_message(run_dir, step, max_steps, steps_key))
 
 
 @contextmanager
