@@ -101,3 +101,28 @@ def test_the_report_marks_differences_names_the_test_and_prints_published_values
     assert sweep.aggregate(tmp_path) == 0
     assert "Δ" not in (tmp_path / "results.md").read_text()
     assert "the reference row trick=unrolled is not among the rows" in capsys.readouterr().err
+
+
+def test_a_reference_on_one_axis_compares_each_row_with_its_own_counterpart(tmp_path):
+    """reference: {gan: false} with a second axis: the GAN at each label count against the baseline at that count."""
+    study = {"study": "two_axes", "metrics": ["eval/test_error"], "reference": {"gan": "false"}}
+    errors = {("5", "false"): [20.0, 22.0], ("5", "True"): [10.0, 12.0],
+              ("10", "False"): [8.0, 9.0], ("10", "True"): [7.0, 8.0]}
+    OmegaConf.save({"hydra": {"overrides": {"task": ["per_class=5,10", "gan=false,true", "seed=0,1"]}}},
+                   tmp_path / "multirun.yaml")
+    OmegaConf.save(study, tmp_path / "sweep.yaml")
+    for job, ((per_class, gan), values) in enumerate(
+            (key, values) for key, values in errors.items() for _ in values):
+        seed = job % 2
+        folder = tmp_path / str(job) / ".hydra"
+        folder.mkdir(parents=True)
+        OmegaConf.save([f"per_class={per_class}", f"gan={gan}", f"seed={seed}"], folder / "overrides.yaml")
+        (folder.parent / "metrics.json").write_text(json.dumps({"eval/test_error": values[seed]}))
+    assert sweep.aggregate(tmp_path) == 0
+    with open(tmp_path / "results.csv") as f:
+        rows = {(r["per_class"], r["gan"]): r for r in csv.DictReader(f)}
+    assert float(rows[("5", "True")]["eval/test_error diff"]) == pytest.approx(-10.0)  # 11 - 21
+    assert float(rows[("10", "True")]["eval/test_error diff"]) == pytest.approx(-1.0)  # 7.5 - 8.5, not 7.5 - 21
+    assert rows[("10", "False")]["eval/test_error diff"] == "" and rows[("5", "False")]["eval/test_error diff"] == ""
+    text = (tmp_path / "results.md").read_text()
+    assert "its reference row (gan=False and the same per_class)" in text

@@ -47,16 +47,38 @@ def published_values(study) -> list[Published]:
     return found
 
 
-def choose_reference(rows: list[Row], wanted=None) -> tuple[Row | None, str]:
-    """(the reference row, a note): the study's `reference: {axis: value}`, else the row with trick=none, else the
-    first row; None (and the note says why) when the named row is not among the rows."""
+@dataclass(frozen=True)
+class Reference:
+    """Which row each row is compared with: the row with the `wanted` axis values and this row's own values on the
+    other axes (`reference: {trick.semi_supervised.gan: false}` compares the GAN with the baseline at each label
+    count; `reference: {trick: none}` in a one-axis study compares every row with the plain GAN)."""
+
+    wanted: dict[str, str]
+    rows: tuple[Row, ...]
+
+    def of(self, row: Row) -> Row | None:
+        target = {**row.labels, **self.wanted}
+        return next((r for r in self.rows if r.matches(target)), None)
+
+    @property
+    def named(self) -> str:
+        others = [k for k in (self.rows[0].labels if self.rows else {}) if k not in self.wanted]
+        same = f" and the same {', '.join(others)}" if others else ""
+        return " ".join(f"{k}={v}" for k, v in self.wanted.items()) + same
+
+
+def choose_reference(rows: list[Row], wanted=None) -> tuple[Reference | None, str]:
+    """(the reference, a note): the study's `reference: {axis: value}` (on the row's other axes, its own values),
+    else the row with trick=none, else the first row; None (and the note says why) when no row has the named
+    values."""
     if wanted:
-        wanted = {str(k): axis_text(v) for k, v in dict(wanted).items()}
-        chosen = next((row for row in rows if row.matches(wanted)), None)
+        wanted = {str(k): axis_text(v) for k, v in dict(wanted).items()}  # false: as the rows spell it, False
         named = " ".join(f"{k}={v}" for k, v in wanted.items())
-        return chosen, "" if chosen else f"the reference row {named} is not among the rows: no differences"
+        found = any(row.matches(wanted) for row in rows)
+        return (Reference(wanted, tuple(rows)), "") if found else (
+            None, f"the reference row {named} is not among the rows: no differences")
     chosen = next((row for row in rows if row.labels.get("trick") == "none"), rows[0] if rows else None)
-    return chosen, ""
+    return (Reference(dict(chosen.labels), tuple(rows)) if chosen else None), ""
 
 
 def difference(row: Row, reference: Row, metric: str) -> Difference:
@@ -74,7 +96,9 @@ def _cell(summary: Summary) -> str:
     return _number(summary.mean) if math.isnan(summary.sem) else f"{_number(summary.mean)} ± {summary.sem:.2g}"
 
 
-def _difference_cell(row: Row, reference: Row, metric: str) -> str:
+def _difference_cell(row: Row, reference: Row | None, metric: str) -> str:
+    if reference is None:
+        return "no reference row"
     if row is reference:
         return "reference"
     found = difference(row, reference, metric)
@@ -102,7 +126,7 @@ def _status(row: Row) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
-def markdown_table(rows: list[Row], metrics: list[str], reference: Row | None = None,
+def markdown_table(rows: list[Row], metrics: list[str], reference: Reference | None = None,
                    published: list[Published] = ()) -> str:
     """Per row: mean ± standard error over seeds of each metric, n; with a reference row, the difference from it
     and its 95% Welch interval (* where it excludes 0); published values beside the metrics that have them; a
@@ -118,7 +142,7 @@ def markdown_table(rows: list[Row], metrics: list[str], reference: Row | None = 
             cells_of.append(lambda row, m=metric: _published_cell(row, published, m))
         if compared:
             header.append(f"Δ {metric} [95% CI]")
-            cells_of.append(lambda row, m=metric: _difference_cell(row, reference, m))
+            cells_of.append(lambda row, m=metric: _difference_cell(row, reference.of(row), m))
     header.append("runs")
     cells_of.append(_status)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -127,12 +151,11 @@ def markdown_table(rows: list[Row], metrics: list[str], reference: Row | None = 
     return "\n".join(lines)
 
 
-def table_notes(rows: list[Row], reference: Row | None, published: list[Published], note: str = "") -> str:
+def table_notes(rows: list[Row], reference: Reference | None, published: list[Published], note: str = "") -> str:
     """The footer that says how to read the table: statistics, the reference, the interval, the sources."""
     lines = ["Cells: mean ± standard error of the mean over seeds; n: finished runs."]
     if reference is not None and len(rows) > 1:
-        named = " ".join(f"{k}={v}" for k, v in reference.labels.items())
-        lines.append(f"Δ: row minus the reference row ({named}), with a 95% confidence interval from "
+        lines.append(f"Δ: row minus its reference row ({reference.named}), with a 95% confidence interval from "
                      "Welch's t (unequal variances, Welch-Satterthwaite degrees of freedom); * marks an interval that "
                      "excludes 0, i.e. a difference beyond seed noise at that level (not corrected for the number "
                      "of comparisons).")
@@ -154,10 +177,11 @@ def statistic_columns(metrics: list[str]) -> list[str]:
     return [f"{m} {s}" for m in metrics for s in STATISTICS]
 
 
-def row_statistics(row: Row, metrics: list[str], reference: Row | None) -> list:
-    """Per metric: mean, std, standard error, n and row - reference with its 95% Welch bounds ('' without a
-    reference or for the reference itself) and whether the interval excludes 0."""
+def row_statistics(row: Row, metrics: list[str], reference: Reference | None) -> list:
+    """Per metric: mean, std, standard error, n and row - its reference row with its 95% Welch bounds ('' without
+    a reference or for the reference itself) and whether the interval excludes 0."""
     values = []
+    reference = reference.of(row) if reference is not None else None
     for metric in metrics:
         summary = row.summary(metric)
         values += [summary.mean, summary.std, summary.sem, summary.n]
@@ -169,7 +193,7 @@ def row_statistics(row: Row, metrics: list[str], reference: Row | None) -> list:
     return values
 
 
-def write_csv(rows: list[Row], runs: list[Run], metrics: list[str], out_dir: Path, reference: Row | None = None
+def write_csv(rows: list[Row], runs: list[Run], metrics: list[str], out_dir: Path, reference: Reference | None = None
               ) -> None:
     """results.csv (one row per technique: row_statistics) and runs.csv (one row per run)."""
     label_keys = list(rows[0].labels) if rows else []
@@ -239,7 +263,7 @@ def plot_history(rows: list[Row], metric: str, path: Path) -> None:
 
 
 def log_wandb_table(rows: list[Row], metrics: list[str], images: list[Path], *, project: str, group: str | None,
-                    save_dir: Path, mode: str, reference: Row | None = None) -> None:
+                    save_dir: Path, mode: str, reference: Reference | None = None) -> None:
     """The aggregate table (and plots) as a W&B run of its own, job_type `aggregate`, in the sweep's group."""
     import wandb
 

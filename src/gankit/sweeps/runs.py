@@ -59,9 +59,12 @@ class Row:
 
 
 def axis_text(value) -> str:
-    """An axis value as the overrides spell it: lists as a,b (as varied_overrides writes them)."""
+    """An axis value as the overrides spell it: lists as a,b (as varied_overrides writes them), booleans as Hydra's
+    parser reads them (false, "false" and False are False)."""
     if isinstance(value, (list, tuple)) or OmegaConf.is_list(value):
         return ",".join(map(str, value))
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.capitalize()
     return str(value)
 
 
