@@ -17,6 +17,8 @@ def run(*args, cwd):
     (["model=foo"], "error: unknown option model=foo; choose one of: dcgan, mlp"),
     (["trainer.max_steps=abc"], "error: trainer.max_steps must be an integer, got 'abc'"),
     (["dataset.image_size=24"], "error: model=dcgan builds square images of size 16, 32, 64, 128"),
+    (["dataset=ring", "model=pacgan_mlp", "dataset.batch_size=1"],
+     "error: dataset.batch_size=1 must be at least 2 with this model: the generator's BatchNorm1d layers"),
 ])
 def test_bad_input_gives_one_line_and_exit_status_2(tmp_path, args, message):
     result = run(*args, "logger=none", cwd=tmp_path)

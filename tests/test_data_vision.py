@@ -145,6 +145,7 @@ def test_celeba_folder_and_partition_list_give_cropped_rgb_batches(tmp_path):
     (MNISTFiles, "MNIST/raw: expected train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte"),
     (FashionMNISTFiles, "FashionMNIST/raw: expected train-images-idx3-ubyte"),
     (CIFAR10Files, "cifar-10-batches-py: expected data_batch_1, data_batch_2"),
+    (SVHNFiles, "SVHN: expected train_32x32.mat, test_32x32.mat"),
 ])
 def test_missing_files_stop_with_one_line_naming_the_folder_and_the_files(tmp_path, make_config, source, files):
     dm = InMemoryImages(source(str(tmp_path)), download=False)
@@ -152,7 +153,8 @@ def test_missing_files_stop_with_one_line_naming_the_folder_and_the_files(tmp_pa
         dm.prepare_data()
     message = str(error.value)  # built by hand: the datamodule's own argument
     assert "\n" not in message and f"{tmp_path}/{files}" in message and "set download=true" in message
-    option = {MNISTFiles: "mnist", FashionMNISTFiles: "fashion_mnist", CIFAR10Files: "cifar10"}[source]
+    option = {MNISTFiles: "mnist", FashionMNISTFiles: "fashion_mnist", CIFAR10Files: "cifar10",
+              SVHNFiles: "svhn"}[source]
     with pytest.raises(ConfigError) as error:
         build_run(make_config(f"dataset={option}", "metrics=none", f"paths.data_dir={tmp_path}",
                               "dataset.download=false"), load_data=True)

@@ -68,6 +68,17 @@ def test_a_generator_collapsed_to_one_mode_is_a_warning_not_an_error(make_config
     assert "mode collapse at step 2: the samples lie near 1 of 8 modes" in caplog.text
     assert "1 of 8 modes covered, 100.0% high quality" in caplog.text  # G(z) is exactly on the mode
     assert "eval/mode_collapse" in (tmp_path / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert "Try a technique against it, e.g. trick=pacgan or trick=minibatch_discrimination" in caplog.text
+
+
+def test_the_advice_suggests_only_techniques_the_run_does_not_use():
+    from gankit.callbacks.guards import ModeCollapseWarning
+
+    guard = ModeCollapseWarning(advice="Try", suggest=["pacgan", "minibatch_discrimination"])
+    packing = type("GAN", (), {"tricks": {"pacgan": object()}})()
+    assert guard.advice_for(packing) == " Try trick=minibatch_discrimination"
+    both = type("GAN", (), {"tricks": {"pacgan": 1, "minibatch_discrimination": 2}})()
+    assert guard.advice_for(both) == ""
 
 
 class Fixed(torch.nn.Module):
@@ -100,8 +111,8 @@ def test_a_streak_between_two_modes_is_collapse_though_no_mode_is_covered(make_c
     assert metrics["eval/modes"] == 0 and metrics["eval/high_quality"] == 0
     assert float(metrics["eval/effective_modes"]) == pytest.approx(2.0, abs=0.05)
     assert metrics["eval/mode_collapse"] == 1
-    # the step-2 evaluation is seen at the next batch end (step 4); the final one is said again at the end
-    assert "mode collapse at step 4: the samples lie near 2 of 8 modes" in caplog.text
+    # the step-2 evaluation is seen at its own step (the evaluation runs before the guard); said again at the end
+    assert "mode collapse at step 2: the samples lie near 2 of 8 modes" in caplog.text
     assert "0 of 8 modes covered, 0.0% high quality" in caplog.text
     assert "at the end: mode collapse at step 4: the samples lie near 2 of 8 modes" in caplog.text
 

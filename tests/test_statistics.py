@@ -111,9 +111,9 @@ def test_a_reference_on_one_axis_compares_each_row_with_its_own_counterpart(tmp_
     OmegaConf.save({"hydra": {"overrides": {"task": ["per_class=5,10", "gan=false,true", "seed=0,1"]}}},
                    tmp_path / "multirun.yaml")
     OmegaConf.save(study, tmp_path / "sweep.yaml")
-    for job, ((per_class, gan), values) in enumerate(
-            (key, values) for key, values in errors.items() for _ in values):
-        seed = job % 2
+    jobs = [(per_class, gan, seed) for (per_class, gan) in errors for seed in (0, 1)]
+    for job, (per_class, gan, seed) in enumerate(jobs):
+        values = errors[(per_class, gan)]
         folder = tmp_path / str(job) / ".hydra"
         folder.mkdir(parents=True)
         OmegaConf.save([f"per_class={per_class}", f"gan={gan}", f"seed={seed}"], folder / "overrides.yaml")
