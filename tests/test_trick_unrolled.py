@@ -153,7 +153,7 @@ def test_g_gradient_equals_k_explicit_adam_steps_from_the_d_this_iteration_start
     for got, wanted in seen[1:]:  # from the second iteration on, D's Adam state is not zero
         for g, w in zip(got, wanted["reference"], strict=True):
             torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
-        for name in ("first order", "fresh moments", "lr x 2", "fake term only"):  # the test tells each of these mistakes apart
+        for name in ("first order", "fresh moments", "lr x 2", "fake term only"):  # each mistake is told apart
             gap = max(float((g - w).abs().max()) for g, w in zip(got, wanted[name], strict=True))
             assert gap > 1e-3, (name, gap)
 

@@ -14,7 +14,6 @@ not part of the look-ahead objective. Cost: K extra D forward and double-backwar
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,14 +71,18 @@ class _Start:
     groups: list[dict]
 
 
+def _copied(state: dict) -> dict:
+    return {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
+
+
 def _snapshot(discriminator: torch.nn.Module, optimizer: torch.optim.Optimizer, in_d_update: bool) -> _Start:
     """D and its optimizer state now; `in_d_update`: D's requires_grad flags are its own (a G update clears them)."""
     group_of = {p: group for group in optimizer.param_groups for p in group["params"]}
     named = list(discriminator.named_parameters())
-    copy = lambda state: {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}  # noqa: E731
     return _Start(names=[n for n, _ in named], theta=[p.detach().clone() for _, p in named],
                   trainable=[p in group_of and (p.requires_grad or not in_d_update) for _, p in named],
-                  state=[copy(optimizer.state.get(p, {})) for _, p in named], groups=[group_of.get(p) for _, p in named])
+                  state=[_copied(optimizer.state.get(p, {})) for _, p in named],
+                  groups=[group_of.get(p) for _, p in named])
 
 
 class Unrolled(Technique):
