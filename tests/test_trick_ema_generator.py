@@ -56,3 +56,33 @@ def test_a_bad_decay_is_refused():
 
     with pytest.raises(ConfigError, match="decay must be in"):
         EMAGenerator(decay=1.0)
+
+
+class BufferRecorder(pl.Callback):
+    """G's buffers (BatchNorm running statistics) after every batch."""
+
+    def __init__(self):
+        self.buffers = []
+
+    def on_train_batch_end(self, trainer, gan, *args):
+        self.buffers.append({n: b.detach().clone() for n, b in gan.generator.named_buffers()})
+
+
+def test_the_average_of_a_batchnorm_generator_averages_its_running_statistics_too():
+    ema = EMAGenerator(decay=0.9, warmup=True)
+    generator = MLPGenerator(4, [2], hidden=[8], norm=torch.nn.BatchNorm1d)
+    gan = gan_of(generator, MLPDiscriminator([2], hidden=[8]), ema_generator=ema)
+    expected = {n: b.detach().clone() for n, b in generator.named_buffers()}  # the copy made at build
+    recorder = BufferRecorder()
+    pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False, callbacks=[recorder]).fit(
+        gan, datamodule=ToyDataModule(Ring(), batch_size=8, batches_per_epoch=5))
+    for n, live in enumerate(recorder.buffers):
+        beta = min(0.9, (1 + n) / (10 + n))
+        expected = {k: beta * e + (1 - beta) * live[k] if e.is_floating_point() else live[k]
+                    for k, e in expected.items()}
+    averaged = dict(ema.average.named_buffers())
+    for name in ("net.1.running_mean", "net.1.running_var"):
+        assert not torch.allclose(averaged[name], recorder.buffers[-1][name])  # its own, not G's
+        torch.testing.assert_close(averaged[name], expected[name])
+    assert int(averaged["net.1.num_batches_tracked"]) == 5  # a count, copied

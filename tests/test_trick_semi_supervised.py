@@ -163,3 +163,9 @@ def test_the_mnist_preset_trains_on_mnist_files(make_config, tmp_path):
     protocol = metrics["protocol"]["test_error"]
     assert protocol["test_size"] == 50 and protocol["labelled_examples"] == 100 and "MNIST" in protocol["test_split"]
     assert 0 <= metrics["eval/test_error"] <= 100
+
+
+def test_the_default_average_is_the_authors_rate_of_1e_4_a_step(make_config):
+    """openai/improved-gan: a <- a + 0.0001 (p - a) after every D update."""
+    assert SemiSupervised().average.decay == 0.9999
+    assert make_config("trick=semi_supervised").trick.semi_supervised.average_decay == 0.9999

@@ -33,3 +33,31 @@ def test_the_generator_is_normalised_when_asked(make_config):
     _, gan, _ = build_run(make_config("trick=spectral_norm", "trick.spectral_norm.generator=true", "model=mlp",
                                       "dataset=ring"))
     assert len(normalised_layers(gan.generator)) == 3
+
+
+def test_the_sngan_discriminator_has_no_batchnorm_and_its_convolutions_have_biases(make_config):
+    _, gan, _ = build_run(make_config("trick=spectral_norm", "dataset.image_size=16", "model.discriminator.width=8",
+                                      "model.generator.width=8"))
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in gan.discriminator.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in gan.generator.modules())  # G keeps DCGAN's BatchNorm
+    assert all(m.bias is not None for m in normalised_layers(gan.discriminator))
+    _, mlp, _ = build_run(make_config("trick=spectral_norm", "model=mlp", "dataset=ring"))  # the MLP D takes it too
+    assert len(normalised_layers(mlp.discriminator)) == 3
+
+
+def test_batchnorm_in_d_is_still_there_when_asked_for(make_config):
+    _, gan, _ = build_run(make_config("trick=spectral_norm", "dataset.image_size=16",
+                                      "model.discriminator.norm={_target_:torch.nn.BatchNorm2d,_partial_:true}"))
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in gan.discriminator.modules())
+
+
+def test_one_power_iteration_a_training_forward_of_d(make_config):
+    """2 a D update (real and generated batch) and 1 a G update; none in eval mode."""
+    trainer, gan, datamodule = build_run(make_config(
+        "trick=spectral_norm", "model=mlp", "dataset=ring", "metrics=none", "trainer.max_steps=2",
+        "callbacks.samples.every_n_steps=0", "callbacks.samples.final={}"))
+    first = normalised_layers(gan.discriminator)[0].parametrizations.weight[0]
+    calls = []
+    first.register_forward_hook(lambda module, *_: calls.append(module.training))
+    trainer.fit(gan, datamodule=datamodule)
+    assert calls.count(True) == 3  # one D update (2 forwards) and one G update (1 forward)

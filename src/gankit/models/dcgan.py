@@ -82,8 +82,8 @@ class DCGANDiscriminator(nn.Module):
             arguments.factory("head", head)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
         ch, size = width, size // 2  # no norm on the input layer
-        while size > 4:
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), _norm(norm, ch * 2)]
+        while size > 4:  # a bias only without a norm (BatchNorm's shift makes it redundant)
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm is None), _norm(norm, ch * 2)]
             layers.append(nn.LeakyReLU(0.2))
             ch, size = ch * 2, size // 2
         layers.append(nn.Flatten())

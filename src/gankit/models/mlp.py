@@ -94,8 +94,8 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """x [B, *data_shape] -> (logits [B], last hidden features [B, hidden[-1]]).
 
-    Hidden layers are Linear -> LeakyReLU(0.2), or with `maxout_pieces` = k maxout layers of k pieces;
-    `init_std`: N(0, std) weights and zero biases (the head too).
+    Hidden layers are Linear -> norm -> LeakyReLU(0.2), or with `maxout_pieces` = k maxout layers of k pieces
+    (then norm); `norm`: none by default; `init_std`: N(0, std) weights and zero biases (the head too).
     `input_noise`, `hidden_noise`: std of Gaussian noise added in training mode to the input and to each hidden
     layer's output before the next layer (0: none); the features returned are taken before the noise.
     """
@@ -109,9 +109,10 @@ class MLPDiscriminator(nn.Module):
         init_std: float | None = None,
         input_noise: float = 0.0,
         hidden_noise: float = 0.0,
+        norm: NormFactory | None = None,
     ):
         super().__init__()
-        widths, head = _check_widths(hidden), arguments.factory("head", head)
+        widths, head, norm = _check_widths(hidden), arguments.factory("head", head), arguments.factory("norm", norm)
         maxout_pieces = arguments.optional(arguments.integer, "maxout_pieces", maxout_pieces, at_least=2)
         input_noise = arguments.number("input_noise", input_noise, at_least=0.0)
         hidden_noise = arguments.number("hidden_noise", hidden_noise, at_least=0.0)
@@ -120,10 +121,11 @@ class MLPDiscriminator(nn.Module):
         for i, width in enumerate(widths):
             std = float(input_noise if i == 0 else hidden_noise)
             layers += [GaussianNoise(std)] if std > 0 else []
+            normalise = [arguments.call("norm", norm, width)] if norm else []
             if maxout_pieces is None:
-                layers += [nn.Linear(width_in, width), nn.LeakyReLU(0.2)]
+                layers += [nn.Linear(width_in, width), *normalise, nn.LeakyReLU(0.2)]
             else:
-                layers.append(Maxout(width_in, width, int(maxout_pieces)))
+                layers += [Maxout(width_in, width, int(maxout_pieces)), *normalise]
             width_in = width
         self.body = nn.Sequential(*layers)
         self.feature_dim = width_in

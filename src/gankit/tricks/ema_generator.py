@@ -2,9 +2,13 @@
 
 After each G step: theta_ema <- beta theta_ema + (1 - beta) theta, with beta = decay, or during warm-up
 beta = min(decay, (1 + n) / (10 + n)) after n G steps (the TensorFlow ExponentialMovingAverage rule), so
-early averages are not dominated by the random initialisation. Buffers (BatchNorm statistics) are copied.
-The average is a submodule, so it is checkpointed, resumed exactly and moved with the GAN; samples,
-figures, metrics and the final pictures use it.
+early averages are not dominated by the random initialisation. Floating-point buffers (BatchNorm running
+statistics) are averaged with the same beta, so a BatchNorm G is evaluated with statistics that follow the averaged
+weights, not the live G's (torch.optim.swa_utils.AveragedModel(use_buffers=True) does the same; StyleGAN copies
+buffers because its G has no BatchNorm); integer buffers (BatchNorm's batch count) are copied. Averaging, rather
+than recomputing the statistics of the averaged G at each evaluation, costs nothing extra and needs no choice of
+how many batches to recompute them on. The average is a submodule, so it is checkpointed, resumed exactly and moved
+with the GAN; samples, figures, metrics and the final pictures use it.
 """
 
 from __future__ import annotations
@@ -46,11 +50,13 @@ class EMAGenerator(Technique):
     def after_step(self, player: str, network: nn.Module) -> None:
         if player != "generator":
             return
-        beta = self.beta()
-        averaged, current = list(self.average.parameters()), [p.detach() for p in network.parameters()]
-        torch._foreach_lerp_(averaged, current, 1.0 - beta)  # theta_ema += (1 - beta) (theta - theta_ema)
-        for mine, theirs in zip(self.average.buffers(), network.buffers(), strict=True):
-            mine.copy_(theirs)
+        pairs = list(zip(self.average.parameters(), network.parameters(), strict=True))
+        pairs += zip(self.average.buffers(), network.buffers(), strict=True)
+        floats = [(average, live.detach()) for average, live in pairs if average.is_floating_point()]
+        torch._foreach_lerp_([a for a, _ in floats], [x for _, x in floats], 1.0 - self.beta())  # a += (1-beta)(x-a)
+        for average, live in pairs:
+            if not average.is_floating_point():  # counts (num_batches_tracked)
+                average.copy_(live)
         self.updates += 1
 
     def get_extra_state(self) -> dict:

@@ -10,7 +10,7 @@ labelled subset (`per_class` examples of each class, drawn with `label_seed`); t
 serves as unlabelled data, as in the authors' code. `gan=false` is the supervised baseline: the same D
 trained on the labelled subset only (D's adversarial loss is dropped). The test error of D's classifier
 on the test split is measured at every evaluation, with D's current weights and with a running average of
-them (`average_decay`, as the authors measure it).
+them (`average_decay`: 0.9999, i.e. 1e-4 a D step, as the authors measure it).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class SemiSupervised(Technique):
     build_order = 0  # the head is replaced before reparametrisations (weight/spectral norm) wrap its layers
 
     def __init__(self, num_classes: int = 10, per_class: int = 10, label_seed: int = 0, batch_size: int = 100,
-                 weight: float = 1.0, gan: bool = True, average_decay: float | None = 0.999,
+                 weight: float = 1.0, gan: bool = True, average_decay: float | None = 0.9999,
                  eval_batch: int = 1000):
         super().__init__()
         self.num_classes = arguments.integer("num_classes", num_classes, at_least=2)
