@@ -4,7 +4,7 @@
    classifier, and torch-fidelity's InceptionV3 (its speed does not depend on the weights, so random
    weights stand in unless --inception-weights gives the real file); plus the whole periodic digits
    evaluation path (generate with the default DCGAN, embed, update FID/IS states, compute).
-2. Two training runs of the default digits job, metrics=none and metrics=digits with eval_every; the
+2. Two training runs of the default digits job, metrics=none and metrics=classifier with eval_every; the
    callback's own timing of each evaluation (eval/seconds) against the seconds per training step.
 
     python benchmarks/eval_throughput.py
@@ -32,8 +32,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from gankit.data.digits import DigitsDataModule  # noqa: E402
-from gankit.metrics.digits import DigitsEvaluator  # noqa: E402
 from gankit.metrics.inception import InceptionFeatures, to_uint8_rgb  # noqa: E402
+from gankit.metrics.labelled import ClassifierEvaluator  # noqa: E402
 
 
 def per_second(fn, images: torch.Tensor, batch_size: int) -> float:
@@ -83,7 +83,7 @@ def main() -> None:
     datamodule = DigitsDataModule(image_size=32)
     datamodule.setup()
     start = time.perf_counter()
-    evaluator = DigitsEvaluator(str(cache))
+    evaluator = ClassifierEvaluator(str(cache))
     evaluator.setup(datamodule)
     record = evaluator.protocol()
     print(f"digits classifier: trained and reference embedded on first use in {time.perf_counter() - start:.1f} s; "
@@ -117,18 +117,18 @@ def main() -> None:
 
     results = {}
     for name, overrides in (("metrics=none", ["metrics=none"]),
-                            ("metrics=digits", [f"metrics.eval_every={args.eval_every}"])):
+                            ("metrics=classifier", [f"metrics.eval_every={args.eval_every}"])):
         run_dir = work / name.replace("=", "-")
         start = time.perf_counter()
         train(config(run_dir, cache, f"trainer.max_steps={args.steps}", *overrides))
         results[name] = (time.perf_counter() - start, run_dir)
     plain, _ = results["metrics=none"]
-    total, run_dir = results["metrics=digits"]
+    total, run_dir = results["metrics=classifier"]
     timings = eval_seconds(run_dir)
     periodic = [s for step, s in timings[:-1]]
     step_time = plain / args.steps
     print(f"\ntraining {args.steps} steps: metrics=none {plain:.1f} s ({1000 * step_time:.1f} ms/step); "
-          f"metrics=digits eval_every={args.eval_every}: {total:.1f} s ({total - plain:+.1f} s; whole-run wall "
+          f"metrics=classifier eval_every={args.eval_every}: {total:.1f} s ({total - plain:+.1f} s; whole-run wall "
           "times on a shared CPU are noisier than the evaluations' own timings below)")
     if periodic:
         mean = sum(periodic) / len(periodic)

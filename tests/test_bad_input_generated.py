@@ -50,6 +50,7 @@ LEGAL = [
     ("callbacks.mode_collapse.advice", ""), ("callbacks.mode_collapse.advice", 0),  # no advice (a 0 is shown as 0)
     ("callbacks.mode_collapse.suggest", []),  # the advice names no technique
     ("*num_workers", 0),  # decode in the main process
+    ("*.source.also", []),  # no folder besides <data_dir>/<Name>/raw
     ("*.input_noise", 0), ("*.hidden_noise", 0), ("*.noise", 0),  # no noise
     ("*.mean", 0), ("*.mean", -1),  # a Gaussian's centre
     ("*.betas", [0, 0.9]),

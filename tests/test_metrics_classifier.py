@@ -1,6 +1,7 @@
-"""Digits metrics: the cached classifier (>= 97% test accuracy), the FID floor, noise far above it."""
+"""Classifier metrics on the digits: the cached classifier (>= 97% test accuracy), the FID floor, noise far above it."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -8,8 +9,8 @@ import torch
 from gankit.data.digits import DigitsDataModule
 from gankit.data.toy import Ring, ToyDataModule
 from gankit.errors import ConfigError
-from gankit.metrics.classifier import load_or_train, train_classifier
-from gankit.metrics.digits import DigitsEvaluator
+from gankit.metrics.classifier import Recipe, load_or_train, train_classifier
+from gankit.metrics.labelled import ClassifierEvaluator
 from train import train
 
 
@@ -27,7 +28,7 @@ def digits():
 
 @pytest.fixture(scope="module")
 def evaluator(cache_dir, digits):
-    evaluator = DigitsEvaluator(str(cache_dir))
+    evaluator = ClassifierEvaluator(str(cache_dir))
     evaluator.setup(digits)  # trains the classifier into cache_dir (~10 s on a busy 2-core CPU)
     return evaluator
 
@@ -49,7 +50,7 @@ def test_the_classifier_reaches_97_percent_and_is_cached(evaluator, cache_dir, d
 
 
 def test_classifier_training_is_deterministic(digits):
-    first, second = (train_classifier(digits.train_images[:256], digits.train_labels[:256], epochs=1)
+    first, second = (train_classifier(digits.train_images[:256], digits.train_labels[:256], Recipe(epochs=1))
                      for _ in range(2))
     pairs = zip(first.state_dict().values(), second.state_dict().values(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)
@@ -62,13 +63,16 @@ def test_real_test_digits_score_the_recorded_floor_and_noise_scores_far_above(ev
     assert real["classes"] == 10 and real["is"] > 8 and real["class_kl"] < 0.01
     noise = evaluate(evaluator, torch.rand(360, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1)
     assert noise["fid"] > 20 * floor
+    assert real["precision"] > 0.8 and real["recall"] > 0.8 and real["coverage"] > 0.4  # 360 samples, 1437 balls
     ones = evaluate(evaluator, digits.test_images[digits.test_labels == 1])
     assert ones["classes"] == 1 and ones["is"] < 1.5
+    # a generator that copies one class: its samples are real-looking (precision), the other classes are missed
+    assert ones["precision"] > 0.8 and ones["recall"] < 0.3 and ones["coverage"] < 0.2
 
 
 def test_digits_metrics_refuse_toy_data(cache_dir):
-    with pytest.raises(ConfigError, match="metrics=digits needs labelled digit images"):
-        DigitsEvaluator(str(cache_dir)).setup(ToyDataModule(Ring()))
+    with pytest.raises(ConfigError, match="metrics=classifier needs a labelled image set"):
+        ClassifierEvaluator(str(cache_dir)).setup(ToyDataModule(Ring()))
 
 
 def test_a_digits_run_writes_the_floor_and_the_protocol(make_config, tmp_path, evaluator, cache_dir):
@@ -81,4 +85,15 @@ def test_a_digits_run_writes_the_floor_and_the_protocol(make_config, tmp_path, e
         assert key in metrics
     protocol = metrics["protocol"]
     assert protocol["num_samples"] == 200 and protocol["reference"] == "digits train split (1437 images)"
-    assert "DigitsClassifier" in protocol["feature_extractor"] and "antialias" in protocol["resize"]
+    assert "ImageClassifier of digits" in protocol["feature_extractor"] and "antialias" in protocol["resize"]
+
+
+def test_a_truncated_cache_file_is_trained_again(digits, tmp_path):
+    recipe = Recipe(epochs=1, max_train=300)
+    args = (digits.train_images, digits.train_labels, digits.test_images, digits.test_labels, recipe)
+    _, first = load_or_train(tmp_path, *args)
+    path = Path(first["path"])
+    path.write_bytes(path.read_bytes()[:100])
+    _, again = load_or_train(tmp_path, *args)
+    assert not again["cached"] and again["test_accuracy"] == first["test_accuracy"]
+    assert load_or_train(tmp_path, *args)[1]["cached"]

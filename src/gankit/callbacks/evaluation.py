@@ -1,6 +1,6 @@
 """Evaluates the generator every `every_n_steps` steps and at the end; logs `eval/<metric>` once.
 
-An evaluator (gankit.metrics: ToyEvaluator, DigitsEvaluator, ImageEvaluator) provides
+An evaluator (gankit.metrics: ToyEvaluator, ClassifierEvaluator, ImageEvaluator) provides
 `setup(datamodule, rank, world_size)`, `reset()`, `update(fake, gan)`, `compute() -> dict`,
 `protocol() -> dict` and `reference` (values fixed by the data, e.g. the digits FID floor). Every
 process generates its share of the samples; the evaluator's torchmetrics states sync in compute().

@@ -1,7 +1,8 @@
 """Where a dataset's files live, and the one-line error when they are missing and cannot be fetched.
 
 A source has `name`, `folder` (a Path), `expected` (the files expected there, in words),
-`available() -> bool` and `download()` (torchvision's download; raises when it cannot).
+`available() -> bool` and `download()` (torchvision's download; raises when it cannot); optionally `places`, every
+folder it looks in, in order (the error names them all).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def ensure_available(source, download: bool) -> None:
         if not failure and source.available():
             return
     hint = "put them there" if download else "put them there or set {key:download}=true"
-    raise BadArgument("source.root", f"{source.name} files not found in {source.folder.absolute()}: expected "
+    places = " or ".join(str(p.absolute()) for p in getattr(source, "places", [source.folder]))
+    raise BadArgument("source.root", f"{source.name} files not found in {places}: expected "
                                      f"{source.expected}{failure}; {hint}, or point {{key}} at the folder that "
                                      "holds them")

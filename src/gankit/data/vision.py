@@ -8,9 +8,7 @@ not checksums (a test can write small files in the same formats).
 
 from __future__ import annotations
 
-import gzip
 import pickle
-import shutil
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -21,6 +19,7 @@ from torch import Tensor
 
 from gankit import arguments
 from gankit.data.batches import TensorBatches, placement
+from gankit.data.idx import read_idx
 from gankit.data.sources import ensure_available
 from gankit.data.transforms import check_image_options, fit_images, random_hflip, to_signed
 from gankit.errors import BadArgument, ConfigError
@@ -29,40 +28,51 @@ from gankit.errors import BadArgument, ConfigError
 
 
 class MNISTFiles:
-    """`<root>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte` (IDX files, or .gz of them)."""
+    """`{train,t10k}-{images-idx3,labels-idx1}-ubyte` (IDX files, or .gz of them) in the first of its places that
+    holds them all: `<root>/MNIST/raw/` (torchvision's layout), then each folder of `also` (e.g. the folder a
+    system package installs them in)."""
 
     dataset = tvd.MNIST
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, also: list[str] | tuple[str, ...] = ()):
         self.root = Path(root).expanduser()
         self.name = self.dataset.__name__
-        self.folder = self.root / self.name / "raw"
+        also = arguments.sequence("also", also, arguments.text, non_empty=False)
+        self.places = [self.root / self.name / "raw", *(Path(p).expanduser() for p in also)]
         self.files = [Path(url).stem for url, _ in self.dataset.resources]  # the names without .gz
         self.expected = ", ".join(self.files) + " (or the same with .gz)"
 
+    def _path(self, folder: Path, name: str) -> Path | None:
+        return next((p for p in (folder / name, folder / f"{name}.gz") if p.is_file()), None)
+
+    @property
+    def folder(self) -> Path:
+        """The first place that holds every file (the first place when none does)."""
+        complete = [p for p in self.places if all(self._path(p, f) for f in self.files)]
+        return complete[0] if complete else self.places[0]
+
     def available(self) -> bool:
-        return all((self.folder / f).is_file() or (self.folder / f"{f}.gz").is_file() for f in self.files)
+        return any(all(self._path(p, f) for f in self.files) for p in self.places)
 
     def download(self) -> None:
         self.dataset(str(self.root), train=True, download=True)
 
+    def _read(self, train: bool, kind: str) -> Tensor:
+        prefix = "train" if train else "t10k"
+        name = next(f for f in self.files if f.startswith(f"{prefix}-{kind}"))
+        return read_idx(self._path(self.folder, name))
+
     def read(self, train: bool = True) -> Tensor:
         """uint8 [N, 1, 28, 28]."""
-        for name in self.files:  # torchvision reads the uncompressed files only
-            packed = self.folder / f"{name}.gz"
-            if not (self.folder / name).is_file() and packed.is_file():
-                with gzip.open(packed, "rb") as src, open(self.folder / name, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-        return self.dataset(str(self.root), train=train, download=False).data.unsqueeze(1)
+        return self._read(train, "images").unsqueeze(1)
 
     def read_labels(self, train: bool = True) -> Tensor:
         """int64 [N], classes 0..9."""
-        self.read(train)  # unpacks .gz files
-        return self.dataset(str(self.root), train=train, download=False).targets.long()
+        return self._read(train, "labels").long()
 
 
 class FashionMNISTFiles(MNISTFiles):
-    """`<root>/FashionMNIST/raw/`, the same IDX files as MNIST (Xiao et al. 2017)."""
+    """`<root>/FashionMNIST/raw/` or a folder of `also`, the same IDX files as MNIST (Xiao et al. 2017)."""
 
     dataset = tvd.FashionMNIST
 
