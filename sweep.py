@@ -2,6 +2,7 @@
 
     python sweep.py study=NAME [key=value ...]   launch conf/sweep/NAME.yaml as a Hydra multirun, then aggregate
     python sweep.py aggregate DIR                 re-aggregate a sweep directory (also a plain `train.py -m` one)
+    python sweep.py evaluate DIR [key=value ...]  evaluate every finished run again under one protocol, aggregate
     python sweep.py dashboard DIR                 a W&B workspace for the sweep (offline: its specification)
     python sweep.py list                          the studies
 
@@ -23,7 +24,7 @@ from gankit.sweeps.launch import run_study
 ROOT = Path(__file__).resolve().parent
 STUDIES = ROOT / "conf" / "sweep"
 USAGE = ("usage: python sweep.py study=NAME [key=value ...] | python sweep.py aggregate DIR | "
-         "python sweep.py dashboard DIR | python sweep.py list")
+         "python sweep.py evaluate DIR [key=value ...] | python sweep.py dashboard DIR | python sweep.py list")
 
 
 def main(argv: list[str]) -> int:
@@ -34,6 +35,10 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["aggregate"] and len(argv) == 2:
         return aggregate(Path(argv[1]))
+    if argv[:1] == ["evaluate"] and len(argv) >= 2:
+        from gankit.sweeps.reevaluate import evaluate_sweep
+
+        return evaluate_sweep(Path(argv[1]), ROOT / "conf", argv[2:])
     if argv[:1] == ["dashboard"] and len(argv) == 2:
         from gankit.sweeps.dashboard import make_dashboard  # wandb_workspaces: only here
 

@@ -4,212 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
-import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
-from hydra.utils import instantiate
-from lightning.fabric.plugins.environments import SLURMEnvironment
-from lightning.pytorch.loggers import WandbLogger
-from omegaconf import DictConfig, OmegaConf
-from torch import nn
+from omegaconf import DictConfig
 
-from gankit import arguments
-from gankit.callbacks.final import FinalRecord
-from gankit.checkpoint_io import AtomicCheckpointIO
-from gankit.checks import (
-    check_composes,
-    check_group_choices,
-    check_one_key_per_value,
-    check_targets,
-    located,
-    origin_of,
-    remember_origin,
-)
-from gankit.errors import BadArgument, ConfigError, first_line
-from gankit.gan import GAN
-from gankit.known_warnings import silence_known_warnings
-from gankit.resume import checkpoint as resume
+from gankit.errors import ConfigError
 from gankit.resume import record
-from gankit.resume.command_line import RESUME_RECORD, continue_run
+from gankit.resume.command_line import RESUME_RECORD
+from gankit.run import build_run, fit, main_metric, preflight, record_failure
 from gankit.sweeps.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
-MAX_STEPS = "trainer.max_steps"  # a run's length in optimizer steps: a resume continues a run up to it
 log = logging.getLogger(__name__)
-
-
-def build(node: DictConfig, **kwargs):
-    """hydra.utils.instantiate with the arguments checked first (gankit.checks.check_targets); a value a constructor
-    refuses stops the run with one line naming the config key the value came from."""
-    with configured_by(node):
-        check_targets(node)
-        try:
-            built = instantiate(node, **kwargs)
-            remember_origin(built, node)
-            return built
-        except InstantiationException as error:
-            where = re.search(r"^full_key: (\S+)$", str(error), re.MULTILINE)
-            where = where.group(1) if where else node._get_full_key(None)
-            cause = error.__cause__
-            if isinstance(cause, BadArgument):
-                raise locate(cause, node._get_root(), where) from None
-            if isinstance(cause, ConfigError):
-                raise cause from None
-            raise ConfigError(f"{where}: {first_line(error)} {first_line(cause) if cause else ''}".rstrip()) from None
-
-
-@contextmanager
-def configured_by(node: DictConfig):
-    """BadArgument raised inside -> ConfigError naming the key below `node` (the object built from it)."""
-    try:
-        yield
-    except BadArgument as error:
-        raise locate(error, node._get_root(), node._get_full_key(None)) from None
-
-
-def locate(error: BadArgument, root: DictConfig, where: str) -> ConfigError:
-    """The error naming its config key: below `where`, or below the node its owner was built from."""
-    origin = origin_of(error.owner) if error.owner is not None else None
-    return located(error, root, origin._get_full_key(None)) if origin is not None else located(error, root, where)
-
-
-def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
-    """The techniques selected with trick=..., keyed by name (absent when none is)."""
-    return nn.ModuleDict({name: build(node) for name, node in (cfg.get("trick") or {}).items()})
-
-
-def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN, pl.LightningDataModule]:
-    """Every object of a run, composed from `cfg`; nothing is trained yet (a checkpoint to resume is checked
-    against the model and set as `trainer.ckpt_path`). `load_data`: read the data now, so missing files and
-    batches larger than the data stop the run with one line before the trainer and logger print anything."""
-    with configured_by(cfg):
-        arguments.writable_folder("paths.output_dir", cfg.paths.output_dir)
-        seed = arguments.integer("seed", cfg.seed, at_least=0, at_most=2**32 - 1)  # numpy's seeds
-        if OmegaConf.select(cfg, "metrics.callback") is not None:  # what sweeps compare and searches optimise
-            arguments.optional(arguments.text, "metrics.main", OmegaConf.select(cfg, "metrics.main"))
-            arguments.text("metrics.goal", OmegaConf.select(cfg, "metrics.goal", default="minimize"),
-                           choices=("minimize", "maximize"))
-    silence_known_warnings()
-    ckpt_path = resume.checkpoint_path(cfg)
-    checkpoint = resume.read(ckpt_path) if ckpt_path else None
-    pl.seed_everything(seed, workers=True, verbose=False)
-    datamodule = build(cfg.dataset.datamodule)
-    if load_data and os.environ.get("LOCAL_RANK", "0") == "0":  # other ranks read it in fit, as usual
-        with configured_by(cfg.dataset.datamodule):
-            datamodule.prepare_data()
-            datamodule.setup("fit")
-    gan = build(
-        cfg.gan,
-        generator=build(cfg.model.generator),
-        discriminator=build(cfg.model.discriminator),
-        loss=build(cfg.loss),
-        tricks=build_tricks(cfg),
-    )
-    with configured_by(cfg.dataset.datamodule):
-        check_batch_norm(gan, datamodule)
-    if checkpoint is not None:
-        resume.check_fits(checkpoint, gan, ckpt_path)
-        record.check_not_finished(checkpoint, OmegaConf.select(cfg, MAX_STEPS), Path(cfg.paths.output_dir), MAX_STEPS)
-    chosen = cfg.get("callbacks") or {}
-    callbacks = [build(node) for node in chosen.values()]
-    if (cfg.get("metrics") or {}).get("callback"):  # metrics=none leaves it empty (a preset may still set main)
-        # right after the divergence guard: the callbacks that read its values (the mode-collapse guard, the
-        # curves) see them at the step they were measured
-        callbacks.insert(list(chosen).index("divergence") + 1 if "divergence" in chosen else 0,
-                         build(cfg.metrics.callback))
-    callbacks.append(FinalRecord(Path(cfg.paths.output_dir) / "metrics.json"))  # last: after the evaluation
-    logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
-    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
-    if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
-        pl.seed_everything(seed + trainer.global_rank, workers=True, verbose=False)
-    if ckpt_path is not None:
-        trainer.ckpt_path = str(ckpt_path)
-    return trainer, gan, datamodule
-
-
-def check_batch_norm(gan: GAN, datamodule: pl.LightningDataModule) -> None:
-    """BatchNorm1d cannot train on one sample a batch: refused before training, not by torch inside the first step."""
-    if getattr(datamodule, "batch_size", 2) != 1:
-        return
-    for player, network in (("generator", gan.generator), ("discriminator", gan.discriminator)):
-        if any(isinstance(m, nn.BatchNorm1d) for m in network.modules()):
-            raise BadArgument("batch_size", f"must be at least 2 with this model: the {player}'s BatchNorm1d "
-                                            "layers need 2 samples a batch to train", value=1, show_value=True)
-
-
-def cluster() -> list:
-    """In a SLURM job: Lightning's SLURM environment (ranks from SLURM) without its auto-requeue, so preemption has
-    one path, gankit's (resume/preemption.py saves last.ckpt, resume/checkpoint.py resumes it)."""
-    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
-
-
-def finish_wandb(trainer: pl.Trainer, interrupted: bool = False) -> None:
-    """Close the W&B run (each run of a multirun is its own). When the run was interrupted, a failure to close
-    is only logged: a preemption signals every process of the job, W&B's service too, and the interruption
-    (SIGTERM: exit 143 after saving) is what the caller must see."""
-    if not isinstance(trainer.logger, WandbLogger):
-        return
-    try:
-        trainer.logger.experiment.finish()
-    except Exception as error:
-        if not interrupted:
-            raise
-        log.warning("W&B run not closed cleanly after the interruption: %s: %s", type(error).__name__, error)
-
-
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Build the run and fit it (its callbacks write the run directory: last.ckpt, metrics.json, ...); return
-    the final metrics (and their `protocol`), as metrics.json holds them."""
-    return fit(*build_run(cfg, load_data=True), cfg)
-
-
-def fit(trainer: pl.Trainer, gan: GAN, datamodule: pl.LightningDataModule, cfg: DictConfig) -> dict[str, float]:
-    """Fit a built run; the final metrics, as metrics.json holds them."""
-    if trainer.logger:
-        trainer.logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    try:
-        with configured_by(cfg):  # a technique's argument checked when fit starts names its key
-            trainer.fit(gan, datamodule=datamodule)  # resumes from trainer.ckpt_path when build_run set it
-    except BaseException:
-        finish_wandb(trainer, interrupted=True)
-        raise
-    finish_wandb(trainer)
-    (final,) = (c for c in trainer.callbacks if isinstance(c, FinalRecord))
-    return final.metrics
-
-
-def main_metric(cfg: DictConfig, metrics: dict) -> float | None:
-    """The value of `metrics.main` (what sweeps compare and Optuna optimises); None without metrics."""
-    name = OmegaConf.select(cfg, "metrics.main", default=None)
-    if name is None or OmegaConf.select(cfg, "metrics.callback", default=None) is None:  # no evaluation
-        return None
-    if name not in metrics:
-        raise ConfigError(f"metrics.main={name} is not among the run's metrics: {', '.join(sorted(metrics))}")
-    return float(metrics[name])
-
-
-def record_failure(cfg: DictConfig, error: BaseException) -> None:
-    """error.txt in the run directory: one line, so a sweep lists the run as failed and why."""
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "error.txt").write_text(first_line(f"{type(error).__name__}: {error}") + "\n")
-
-
-def preflight(args: list[str]) -> list[str]:
-    """Checks of the command line before Hydra composes it; the overrides to run (a resume adds its run's)."""
-    check_group_choices(CONF_DIR, [a for a in args if not a.startswith("-")])
-    args = continue_run(CONF_DIR, args, MAX_STEPS)  # ckpt_path=last: that run's directory and overrides
-    check_composes(CONF_DIR, args)
-    check_one_key_per_value(CONF_DIR, args)
-    return args
 
 
 def resume_record(run_dir: Path) -> Path | None:
@@ -280,7 +90,7 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     try:
-        sys.argv[1:] = preflight(sys.argv[1:])
+        sys.argv[1:] = preflight(CONF_DIR, sys.argv[1:])
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    from train import train
+    from gankit.run import train
 
     work = Path(tempfile.mkdtemp(prefix="gankit-eval-bench-"))
     cache = work / "cache"
@@ -95,7 +95,7 @@ def main() -> None:
     print(f"digits classifier: {rate:,.0f} images/s embedded (32x32, batch 500)")
 
     cfg = config(work / "probe", cache, "trainer.max_steps=1")
-    from train import build_run
+    from gankit.run import build_run
 
     _, gan, _ = build_run(cfg)
     start = time.perf_counter()

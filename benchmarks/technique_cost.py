@@ -24,7 +24,7 @@ from omegaconf import open_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from train import build_run  # noqa: E402
+from gankit.run import build_run  # noqa: E402
 
 CASES = {"mlp-ring": ["model=mlp", "dataset=ring", "dataset.batch_size=256"], "dcgan-digits": [],
          "pacgan-grid": ["experiment=pacgan_grid"]}  # PacGAN's Table 1 protocol (batch 100 packs)

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from gankit.errors import ConfigError
-from tests.conftest import ROOT, compose_config
-from train import build_run, preflight, train
+from gankit.run import build_run, preflight, train
+from tests.conftest import CONF_DIR, ROOT, compose_config
 
 RING = ["dataset=ring", "model=mlp"]
 CASES = [  # (overrides; {tmp} is a folder of the test's files), expected start of the message
@@ -103,7 +103,7 @@ def test_bad_input_stops_with_one_line_naming_key_and_value(files, tmp_path, mon
     monkeypatch.chdir(tmp_path)  # ckpt_path=last looks for runs under the launch directory
     args, message = fill(args, files), fill([message], files)[0]
     with pytest.raises(ConfigError) as error:
-        train(compose_config(tmp_path, *preflight(args)))
+        train(compose_config(tmp_path, *preflight(CONF_DIR, args)))
     text = str(error.value)
     assert text.startswith(message) and "\n" not in text, text
     assert not (files / "pwned").exists()  # the pickled payload never ran

@@ -18,10 +18,10 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gankit.checks import raw_node, user_key
 from gankit.errors import ConfigError
+from gankit.run import build_run, train
 from tests.conftest import CONF_DIR, compose_config
 from tests.inception_weights import random_inception_weights
 from tests.test_data_folder import write_folder
-from train import build_run, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -4,8 +4,8 @@ import pytest
 
 from gankit.checks import check_group_choices, group_options
 from gankit.errors import ConfigError
+from gankit.run import build_run
 from tests.conftest import CONF_DIR
-from train import build_run
 
 # conf/sweep holds sweep.py's studies and conf/hydra Hydra's own settings: not groups of a run
 GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name not in {"sweep", "hydra"})

@@ -11,7 +11,7 @@ from PIL import Image
 
 from gankit.data.folder import ImageFilesDataModule, ImageFolder
 from gankit.errors import ConfigError
-from train import build_run, train
+from gankit.run import build_run, train
 
 CORRUPT = ("nested/deeper/broken.jpg", "truncated.png")
 

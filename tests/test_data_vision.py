@@ -16,7 +16,7 @@ from PIL import Image
 from gankit.data.folder import ImageFilesDataModule
 from gankit.data.vision import CelebAFiles, CIFAR10Files, FashionMNISTFiles, InMemoryImages, MNISTFiles, SVHNFiles
 from gankit.errors import ConfigError
-from train import build_run, train
+from gankit.run import build_run, train
 
 
 def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> None:

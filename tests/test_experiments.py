@@ -2,8 +2,8 @@
 
 import pytest
 
+from gankit.run import train
 from tests.conftest import CONF_DIR
-from train import train
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 

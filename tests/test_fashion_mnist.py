@@ -9,8 +9,8 @@ import pytest
 
 from gankit.data.vision import FashionMNISTFiles, InMemoryImages
 from gankit.errors import ConfigError
+from gankit.run import build_run, train
 from tests.conftest import compose_config
-from train import build_run, train
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # conf/dataset/fashion_mnist.yaml: source.also
 pytestmark = pytest.mark.usefixtures("one_thread")

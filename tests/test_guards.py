@@ -11,7 +11,7 @@ import torch
 from gankit.checkpoint_io import load_safely, save_atomically
 from gankit.errors import TrainingDiverged
 from gankit.metrics.cache import load_or_compute
-from train import build_run, train
+from gankit.run import build_run, train
 
 # 2 batches an epoch (4 steps); after the first epoch the learning rates jump by 1e30 and training diverges.
 DIVERGES = ["model=mlp", "dataset=ring", "dataset.batch_size=16", "model.generator.hidden=[32,32]",

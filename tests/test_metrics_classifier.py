@@ -11,7 +11,7 @@ from gankit.data.toy import Ring, ToyDataModule
 from gankit.errors import ConfigError
 from gankit.metrics.classifier import Recipe, load_or_train, train_classifier
 from gankit.metrics.labelled import ClassifierEvaluator
-from train import train
+from gankit.run import train
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from torch.utils.data import Dataset
 from gankit.errors import ConfigError
 from gankit.metrics.image import ImageEvaluator
 from gankit.metrics.inception import InceptionFeatures
+from gankit.run import build_run
 from tests.inception_weights import random_inception_weights
-from train import build_run
 
 N = 8  # images a set: Inception at 299x299 embeds 1-3 images/s on a busy 2-core CPU
 

@@ -11,7 +11,7 @@ from gankit.callbacks.evaluation import Evaluation
 from gankit.data.toy import Circle, Gaussian1D, Grid, Ring, ToyDataModule
 from gankit.errors import ConfigError
 from gankit.metrics.toy import ModeCoverage, ToyEvaluator
-from train import build_run, train
+from gankit.run import build_run, train
 
 # P(|x - mode| <= 3 std) for a 2-D Gaussian is 1 - exp(-9/2) = 98.9%: the protocol's own ceiling.
 CEILING_2D = 100 * (1 - math.exp(-4.5))

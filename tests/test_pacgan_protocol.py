@@ -10,8 +10,8 @@ from torch import nn
 
 from gankit.data.toy import Grid, ToyDataModule
 from gankit.models.mlp import Maxout
+from gankit.run import build_run, train
 from tests.conftest import ROOT
-from train import build_run, train
 
 
 def linear_layers(network: nn.Module) -> list[nn.Linear]:
@@ -92,7 +92,7 @@ def test_a_fixed_training_set_is_drawn_once_and_passed_over_each_epoch():
 
 def test_a_training_set_smaller_than_a_batch_is_refused(make_config):
     from gankit.errors import ConfigError
-    from train import build_run
+    from gankit.run import build_run
 
     with pytest.raises(ConfigError, match="train_size=5 must be at least batch_size=10"):  # built by hand
         ToyDataModule(Grid(), batch_size=10, train_size=5)

@@ -11,8 +11,8 @@ from PIL import Image
 
 from gankit.callbacks.curves import TrainingCurves, moving_average
 from gankit.callbacks.pictures import slerp
+from gankit.run import build_run, train
 from tests import wandb_files
-from train import build_run, train
 
 SMALL_DCGAN = ["dataset.image_size=16", "dataset.batch_size=16", "model.generator.width=8",
                "model.discriminator.width=8", "metrics=none"]

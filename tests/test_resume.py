@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from gankit.checkpoint_io import load_safely
+from gankit.run import train
 from tests.interrupt import stop_at
-from train import train
 
 # MLP on the ring with both buffer-holding techniques, a scheduler, periodic figures and evaluations, and
 # 3 batches an epoch: step 8 (batch 4) is in the middle of the second epoch.

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from gankit.checkpoint_io import load_safely
+from gankit.run import train
 from tests import wandb_files
 from tests.conftest import ROOT, compose_config
 from tests.interrupt import stop_at
-from train import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

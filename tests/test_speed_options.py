@@ -13,7 +13,7 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 from gankit.data.batches import TensorBatches
 from gankit.data.toy import Ring
 from gankit.errors import ConfigError
-from train import build_run, train
+from gankit.run import build_run, train
 
 SMALL = ["metrics=none", "trainer.max_steps=6", "callbacks.samples.final={}"]
 

@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats
 
-import sweep
+from gankit.sweeps.aggregate import aggregate
 from gankit.sweeps.statistics import summarise, welch_difference
 
 # Hand-computed: a = [4, 5, 6], b = [1, 2, 3]: both variances 1, se = sqrt(1/3 + 1/3) = 0.81650, Welch df =
@@ -76,7 +76,7 @@ def test_the_report_marks_differences_names_the_test_and_prints_published_values
              "published": [{"row": {"trick": "none"}, "source": "Lin et al. 2018, Table 1",
                             "values": {"eval/modes": [17.3, 0.8]}}]}
     fake_sweep(tmp_path, values, study)
-    assert sweep.aggregate(tmp_path) == 0
+    assert aggregate(tmp_path) == 0
     text = (tmp_path / "results.md").read_text()
     lines = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert lines["trick"].split(" | ") == ["| trick", "n", "eval/modes", "eval/modes published",
@@ -93,12 +93,12 @@ def test_the_report_marks_differences_names_the_test_and_prints_published_values
 
     study["reference"] = {"trick": "pacgan"}  # the study names another reference row
     OmegaConf.save(study, tmp_path / "sweep.yaml")
-    sweep.aggregate(tmp_path)
+    aggregate(tmp_path)
     assert "| none | 3 | 2 ± 0.58 | 17.3 ± 0.8 [1] | -3 [-5.27, -0.733] * |" in (tmp_path / "results.md").read_text()
 
     study["reference"] = {"trick": "unrolled"}  # not run: the table is still written, without differences
     OmegaConf.save(study, tmp_path / "sweep.yaml")
-    assert sweep.aggregate(tmp_path) == 0
+    assert aggregate(tmp_path) == 0
     assert "Δ" not in (tmp_path / "results.md").read_text()
     assert "the reference row trick=unrolled is not among the rows" in capsys.readouterr().err
 
@@ -118,7 +118,7 @@ def test_a_reference_on_one_axis_compares_each_row_with_its_own_counterpart(tmp_
         folder.mkdir(parents=True)
         OmegaConf.save([f"per_class={per_class}", f"gan={gan}", f"seed={seed}"], folder / "overrides.yaml")
         (folder.parent / "metrics.json").write_text(json.dumps({"eval/test_error": values[seed]}))
-    assert sweep.aggregate(tmp_path) == 0
+    assert aggregate(tmp_path) == 0
     with open(tmp_path / "results.csv") as f:
         rows = {(r["per_class"], r["gan"]): r for r in csv.DictReader(f)}
     assert float(rows[("5", "True")]["eval/test_error diff"]) == pytest.approx(-10.0)  # 11 - 21

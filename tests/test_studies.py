@@ -9,8 +9,8 @@ import itertools
 import pytest
 from omegaconf import OmegaConf
 
+from gankit.run import build_run
 from tests.conftest import CONF_DIR
-from train import build_run
 
 STUDIES = sorted(p.stem for p in (CONF_DIR / "sweep").glob("*.yaml"))
 

@@ -135,3 +135,21 @@ def test_dashboard_online_without_a_login_says_so_in_one_line(smoke, tmp_path):
                                  "HOME": str(tmp_path), "NETRC": str(tmp_path / "none")})
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and "cannot publish the dashboard" in lines[0], result.stderr
+
+
+def test_a_sweep_is_evaluated_again_under_one_protocol_without_changing_its_files(smoke, tmp_path):
+    original, _ = smoke
+    sweep_dir = tmp_path / "out"
+    shutil.copytree(original, sweep_dir)
+    before = {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file()}
+    result = sweep("evaluate", str(sweep_dir), "metrics.num_samples=200", cwd=original.parent)
+    assert result.returncode == 1, result.stderr[-3000:]  # the failed runs have no result, as in the report
+    assert result.stdout.count("evaluated ") == 4
+    assert all(p.read_bytes() == content for p, content in before.items())  # the sweep's own files are kept
+    runs = {(r["trick"], r["seed"]): r for r in read_csv(sweep_dir / "reevaluated" / "metrics.num_samples=200" /
+                                                          "runs.csv")}
+    record = json.loads((sweep_dir / "0" / "reevaluated" / "metrics.num_samples=200.json").read_text())
+    assert record["protocol"]["num_samples"] == 200
+    assert float(runs[("none", "0")]["eval/reverse_kl"]) == pytest.approx(record["eval/reverse_kl"])
+    again = sweep("evaluate", str(sweep_dir), "metrics.num_samples=200", cwd=original.parent)
+    assert "evaluated " not in again.stdout  # done already: read, not evaluated again

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from train import train
+from gankit.run import train
 
 PAIRS = [("mlp", d) for d in ("ring", "grid", "gaussian1d", "circle", "digits")] + [("dcgan", "digits")]
 SMALL = {"mlp": [], "dcgan": ["model.generator.width=8", "model.discriminator.width=8"]}

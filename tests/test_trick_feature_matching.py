@@ -10,9 +10,9 @@ from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
+from gankit.run import build_run
 from gankit.tricks.feature_matching import FeatureMatching, absolute_error, squared_error
 from tests.players import gan_of, generator_step
-from train import build_run
 
 
 def players(family):

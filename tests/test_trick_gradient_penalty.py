@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from gankit.models.mlp import MLPGenerator
+from gankit.run import build_run
 from gankit.tricks.gradient_penalty import GradientPenalty
 from tests.players import discriminator_step, gan_of
-from train import build_run
 
 
 class Linear1D(nn.Module):

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from gankit.errors import ConfigError
+from gankit.run import build_run
 from gankit.step import PlayerStep
 from gankit.tricks.historical_averaging import HistoricalAveraging
-from train import build_run
 
 
 def step_of(generator, discriminator):

@@ -9,8 +9,8 @@ from gankit import losses
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
+from gankit.run import build_run
 from gankit.tricks.label_smoothing import LabelSmoothing
-from train import build_run
 
 MLP = ["model=mlp", "dataset=ring", "model.generator.hidden=[8]", "model.discriminator.hidden=[8]"]
 

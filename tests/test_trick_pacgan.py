@@ -6,9 +6,9 @@ import torch
 from gankit.errors import ConfigError
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
+from gankit.run import build_run
 from gankit.tricks.pacgan import PacGAN
 from tests.players import discriminator_step, gan_of
-from train import build_run
 
 
 @pytest.mark.parametrize("pack", [2, 3, 4])

@@ -12,8 +12,8 @@ from gankit.data.digits import DigitsDataModule
 from gankit.data.labelled import CyclingBatches, labelled_subset
 from gankit.losses import bce_discriminator, nonsaturating_generator
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
+from gankit.run import build_run, train
 from gankit.tricks.semi_supervised import ClassLogits, SemiSupervised, real_logit
-from train import build_run, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

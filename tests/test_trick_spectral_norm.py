@@ -3,8 +3,8 @@
 import torch
 from torch.nn.utils import parametrize
 
+from gankit.run import build_run
 from gankit.tricks.reparametrise import weight_layers
-from train import build_run
 
 
 def top_singular_value(weight: torch.Tensor) -> float:

@@ -8,8 +8,8 @@ from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.models.dcgan import DCGANGenerator
 from gankit.models.mlp import MLPGenerator
+from gankit.run import build_run
 from gankit.tricks.virtual_batch_norm import ReferenceBatch, VirtualBatchNorm
-from train import build_run
 
 GENERATORS = {
     "mlp": lambda: MLPGenerator(4, [2], hidden=[16, 16], norm=VirtualBatchNorm),

@@ -3,7 +3,7 @@
 import torch
 from torch.nn.utils import parametrize
 
-from train import build_run
+from gankit.run import build_run
 
 
 def test_d_layers_are_weight_normalised_per_output_unit(make_config):

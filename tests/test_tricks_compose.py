@@ -14,8 +14,8 @@ from omegaconf import open_dict
 
 from gankit.checks import group_options
 from gankit.errors import ConfigError
+from gankit.run import build_run, train
 from tests.conftest import CONF_DIR, ROOT
-from train import build_run, train
 
 VARIANTS = {"pacgan2", "pacgan3", "pacgan4"}  # trick=pacgan with another pack: tested in test_pacgan_protocol.py
 TRICKS = [o for o in group_options(CONF_DIR, "trick") if o != "none" and o not in VARIANTS]

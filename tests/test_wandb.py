@@ -1,7 +1,7 @@
 """W&B runs offline for real: the resolved config, the metrics and the sample images land in its files."""
 
+from gankit.run import train
 from tests import wandb_files
-from train import train
 
 
 def test_wandb_offline_run_holds_config_metrics_and_sample_images(make_config, tmp_path):

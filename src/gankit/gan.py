@@ -19,6 +19,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+import gankit
 from gankit import arguments
 from gankit.errors import BadArgument, ConfigError
 from gankit.losses import GANLoss
@@ -97,6 +98,7 @@ class GAN(pl.LightningModule):
         self.d_updates = 0  # D updates so far = batches so far; checkpointed, so resuming keeps the k:1 rhythm
         self.logs_this_batch = True  # whether this batch's values go to the loggers (see logging_batch)
         self.batch_values: dict[str, Tensor] = {}  # this batch's training values, detached: train/<name>
+        self.config: dict | None = None  # the run's config (gankit.run.build_gan sets it): saved in checkpoints
 
     # --- sampling -----------------------------------------------------------------------
 
@@ -230,6 +232,9 @@ class GAN(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["d_updates"] = self.d_updates
+        if self.config is not None:  # what evaluate.py and sample.py rebuild the run from
+            checkpoint["config"] = self.config
+            checkpoint["gankit_version"] = gankit.__version__
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.d_updates = checkpoint.get("d_updates", 0)

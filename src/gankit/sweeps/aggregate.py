@@ -32,18 +32,21 @@ def columns(study, config, runs: list[Run]) -> list[str]:
     return columns or ["train/g_loss"]
 
 
-def load_sweep(sweep_dir: Path):
+def load_sweep(sweep_dir: Path, metrics_name: str = "metrics.json"):
     """(axes, runs, the study spec sweep.py saved (empty for a plain multirun), one run's config) of a sweep dir."""
-    axes, runs = load_runs(sweep_dir)
+    axes, runs = load_runs(sweep_dir, metrics_name)
     spec_file = sweep_dir / "sweep.yaml"
     study = OmegaConf.load(spec_file) if spec_file.is_file() else OmegaConf.create({})
     return axes, runs, study, _run_config(runs)
 
 
-def aggregate(sweep_dir: Path) -> int:
-    """Tables (results.md, results.csv, runs.csv) and plots into sweep_dir; 1 when any run did not finish."""
+def aggregate(sweep_dir: Path, metrics_name: str = "metrics.json", out_dir: Path | None = None) -> int:
+    """Tables (results.md, results.csv, runs.csv) and plots into `out_dir` (the sweep directory by default) from
+    each run's `metrics_name`; 1 when any run did not finish."""
     sweep_dir = Path(sweep_dir)
-    axes, runs, study, config = load_sweep(sweep_dir)
+    axes, runs, study, config = load_sweep(sweep_dir, metrics_name)
+    out_dir = Path(out_dir) if out_dir is not None else sweep_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
     metrics = list(dict.fromkeys(columns(study, config, runs)))
     rows = group_runs(runs, axes)
     reference, note = report.choose_reference(rows, study.get("reference"))
@@ -51,12 +54,12 @@ def aggregate(sweep_dir: Path) -> int:
     if note:
         print(f"warning: {note}", file=sys.stderr)
     main = metrics[0]
-    images = [sweep_dir / "comparison.png", sweep_dir / "history.png"]
+    images = [out_dir / "comparison.png", out_dir / "history.png"]
     report.plot_bars(rows, main, images[0])
     report.plot_history(rows, main, images[1])
-    if write_montage(rows, sweep_dir / "samples.png", main):
-        images.append(sweep_dir / "samples.png")
-    report.write_csv(rows, runs, metrics, sweep_dir, reference)
+    if write_montage(rows, out_dir / "samples.png", main):
+        images.append(out_dir / "samples.png")
+    report.write_csv(rows, runs, metrics, out_dir, reference)
     table = report.markdown_table(rows, metrics, reference, published)
     failed = failures(runs)
     title = study.get("study") or sweep_dir.name
@@ -68,13 +71,13 @@ def aggregate(sweep_dir: Path) -> int:
         *(["Runs that did not finish:", "", *(f"- {f}" for f in failed), ""] if failed else []),
         f"Reproduce: `{study.get('sweep', 'see multirun.yaml')}`", "",
     ])
-    (sweep_dir / "results.md").write_text(text)
+    (out_dir / "results.md").write_text(text)
     print(text)
-    print(f"written: {', '.join(p.name for p in [*images, sweep_dir / 'results.md'])}, results.csv, runs.csv "
-          f"in {sweep_dir}")
+    print(f"written: {', '.join(p.name for p in [*images, out_dir / 'results.md'])}, results.csv, runs.csv "
+          f"in {out_dir}")
     if "WandbLogger" in str(OmegaConf.select(config, "logger._target_", default="")):
         report.log_wandb_table(rows, metrics, images, project=str(config.logger.get("project", "gankit")),
                                group=OmegaConf.select(config, "study.name", default=None) or str(sweep_dir),
-                               save_dir=sweep_dir, mode=os.environ.get("WANDB_MODE", "offline"),
+                               save_dir=out_dir, mode=os.environ.get("WANDB_MODE", "offline"),
                                reference=reference)
     return 1 if failed else 0

@@ -95,10 +95,10 @@ def _job_dirs(sweep_dir: Path, axes: list[str]) -> dict[tuple, Path]:
     return found
 
 
-def _read_run(directory: Path | None, overrides: dict[str, str]) -> Run:
+def _read_run(directory: Path | None, overrides: dict[str, str], metrics_name: str = "metrics.json") -> Run:
     if directory is None:
         return Run(overrides, "not run")
-    metrics_file, error_file = directory / "metrics.json", directory / "error.txt"
+    metrics_file, error_file = directory / metrics_name, directory / "error.txt"
     if metrics_file.is_file():
         data = json.loads(metrics_file.read_text())
         metrics = {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}
@@ -107,17 +107,18 @@ def _read_run(directory: Path | None, overrides: dict[str, str]) -> Run:
         return Run(overrides, "ok", directory, metrics=metrics, history=history)
     if error_file.is_file():
         return Run(overrides, "failed", directory, error=error_file.read_text().strip())
-    return Run(overrides, "incomplete", directory, error="no metrics.json: killed or still running")
+    return Run(overrides, "incomplete", directory, error=f"no {metrics_name}: killed or still running")
 
 
-def load_runs(sweep_dir: Path) -> tuple[list[str], list[Run]]:
-    """(axes, one Run for every job the sweep declared), found or not."""
+def load_runs(sweep_dir: Path, metrics_name: str = "metrics.json") -> tuple[list[str], list[Run]]:
+    """(axes, one Run for every job the sweep declared), found or not; a run's values are read from its
+    `metrics_name` (metrics.json: its end; reevaluated/<tag>.json: `sweep.py evaluate`'s)."""
     axes, jobs = sweep_axes(sweep_dir)
     found = _job_dirs(sweep_dir, axes)
     runs = []
     for job in jobs:
         varied = varied_overrides(job, axes)
-        runs.append(_read_run(found.get(tuple(sorted(varied.items()))), varied))
+        runs.append(_read_run(found.get(tuple(sorted(varied.items()))), varied, metrics_name))
     return axes, runs
 
 
