@@ -86,7 +86,7 @@ def test_toy_metrics_refuse_data_without_modes():
 
 
 @pytest.mark.parametrize("dataset,option", [("ring", "toy"), ("grid", "toy"), ("gaussian1d", "toy"),
-                                            ("circle", None), ("digits", "digits")])
+                                            ("circle", None), ("digits", "labelled"), ("fashion_mnist", "labelled")])
 def test_each_dataset_picks_its_metric_set_and_metrics_none_overrides_it(make_config, dataset, option):
     model = "model=mlp"
     cfg = make_config(f"dataset={dataset}", model)

@@ -38,6 +38,7 @@ from gankit.resume import record
 from gankit.resume.command_line import continue_run
 
 MAX_STEPS = "trainer.max_steps"  # a run's length in optimizer steps: a resume continues a run up to it
+MAIN_METRIC = "metrics.main"  # what sweeps compare and searches optimise
 log = logging.getLogger(__name__)
 
 
@@ -199,11 +200,11 @@ def fit(trainer: pl.Trainer, gan: GAN, datamodule: pl.LightningDataModule, cfg: 
 
 def main_metric(cfg: DictConfig, metrics: dict) -> float | None:
     """The value of `metrics.main` (what sweeps compare and Optuna optimises); None without metrics."""
-    name = OmegaConf.select(cfg, "metrics.main", default=None)
+    name = OmegaConf.select(cfg, MAIN_METRIC, default=None)
     if name is None or OmegaConf.select(cfg, "metrics.callback", default=None) is None:  # no evaluation
         return None
     if name not in metrics:
-        raise ConfigError(f"metrics.main={name} is not among the run's metrics: {', '.join(sorted(metrics))}")
+        raise ConfigError(f"{MAIN_METRIC}={name} is not among the run's metrics: {', '.join(sorted(metrics))}")
     return float(metrics[name])
 
 
