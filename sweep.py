@@ -18,8 +18,6 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from gankit.errors import ConfigError
-from gankit.sweeps.aggregate import aggregate
-from gankit.sweeps.launch import run_study
 
 ROOT = Path(__file__).resolve().parent
 STUDIES = ROOT / "conf" / "sweep"
@@ -34,6 +32,8 @@ def main(argv: list[str]) -> int:
             print(f"{path.stem:16} {description.split('. ')[0]}")
         return 0
     if argv[:1] == ["aggregate"] and len(argv) == 2:
+        from gankit.sweeps.aggregate import aggregate  # the heavy imports only for the command that needs them
+
         return aggregate(Path(argv[1]))
     if argv[:1] == ["evaluate"] and len(argv) >= 2:
         from gankit.sweeps.reevaluate import evaluate_sweep
@@ -44,6 +44,8 @@ def main(argv: list[str]) -> int:
 
         return make_dashboard(Path(argv[1]))
     if argv and argv[0].startswith("study="):
+        from gankit.sweeps.launch import run_study
+
         return run_study(ROOT, argv[0].partition("=")[2], argv[1:])
     raise ConfigError(USAGE)
 

@@ -12,10 +12,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from gankit.checks import preflight
 from gankit.errors import ConfigError
-from gankit.resume import record
+from gankit.keys import MAX_STEPS
 from gankit.resume.command_line import RESUME_RECORD
-from gankit.run import build_run, fit, main_metric, preflight, record_failure
 from gankit.sweeps.study import label_run
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -28,8 +28,10 @@ def resume_record(run_dir: Path) -> Path | None:
     return run_dir / subdir if subdir and Path(subdir).name.startswith(RESUME_RECORD) else None
 
 
-def finished_earlier(cfg: DictConfig, error: record.RunFinished) -> float | None:
+def finished_earlier(cfg: DictConfig, error: ConfigError) -> float | None:
     """A multirun's job that had finished before (a resumed sweep): its main metric from its metrics.json."""
+    from gankit.run import main_metric
+
     log.info("%s", error)
     metrics = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
     return main_metric(cfg, metrics)
@@ -54,6 +56,10 @@ def log_to_the_run_file() -> None:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    # torch, Lightning and the rest only now: --help, --cfg and command-line errors come back without them
+    from gankit.resume import record
+    from gankit.run import build_run, fit, main_metric, record_failure
+
     label_run(cfg)
     log_to_the_run_file()
     run_dir = Path(cfg.paths.output_dir)
@@ -90,7 +96,7 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     try:
-        sys.argv[1:] = preflight(CONF_DIR, sys.argv[1:])
+        sys.argv[1:] = preflight(CONF_DIR, sys.argv[1:], MAX_STEPS)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

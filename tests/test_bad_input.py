@@ -9,8 +9,9 @@ import sys
 import pytest
 import torch
 
+from gankit.checks import preflight
 from gankit.errors import ConfigError
-from gankit.run import build_run, preflight, train
+from gankit.run import build_run, train
 from tests.conftest import CONF_DIR, ROOT, compose_config
 
 RING = ["dataset=ring", "model=mlp"]
@@ -103,7 +104,7 @@ def test_bad_input_stops_with_one_line_naming_key_and_value(files, tmp_path, mon
     monkeypatch.chdir(tmp_path)  # ckpt_path=last looks for runs under the launch directory
     args, message = fill(args, files), fill([message], files)[0]
     with pytest.raises(ConfigError) as error:
-        train(compose_config(tmp_path, *preflight(CONF_DIR, args)))
+        train(compose_config(tmp_path, *preflight(CONF_DIR, args, "trainer.max_steps")))
     text = str(error.value)
     assert text.startswith(message) and "\n" not in text, text
     assert not (files / "pwned").exists()  # the pickled payload never ran

@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from gankit.checkpoint_io import load_safely, save_atomically
+from gankit.checks import preflight
 from gankit.errors import ConfigError, WriteFailed
-from gankit.run import build_run, preflight, train
+from gankit.run import build_run, train
 from tests.conftest import CONF_DIR, ROOT, compose_config
 from tests.test_data_folder import write_folder
 
@@ -22,7 +23,7 @@ from tests.test_data_folder import write_folder
 def refused(tmp_path, *overrides: str) -> str:
     """The one-line message with which building the run `python train.py *overrides` stops."""
     with pytest.raises(ConfigError) as error:
-        build_run(compose_config(tmp_path, *preflight(CONF_DIR, list(overrides))), load_data=True)
+        build_run(compose_config(tmp_path, *preflight(CONF_DIR, list(overrides), "trainer.max_steps")), load_data=True)
     text = str(error.value)
     assert "\n" not in text, text
     return text

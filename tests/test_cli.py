@@ -55,3 +55,18 @@ def test_a_multirun_launches_each_job_as_its_own_run_and_wandb_run(tmp_path):
         assert info.run_group == "sweep"  # one group per multirun: its sweep directory
         assert list(info.tags) == ["dataset=ring", "model=mlp", f"seed={job}", "trainer.max_steps=4", "logger=wandb"]
     assert len(run_ids) == 2 and seeds == {0, 1}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--cfg", "job"], ["trainer.max_steps=abc"], ["model=foo"],
+                                  ["trick=[feature_matching,feature_matching]"], ["paths.output_dir=/proc/x"]])
+def test_answers_and_command_line_errors_come_before_torch_is_imported(tmp_path, args):
+    """--help, --cfg and the command line's errors need only Hydra: torch and Lightning are imported after."""
+    result = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / "train.py"), *args], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert imported and not {"torch", "lightning", "wandb"} & imported, sorted(imported)[:5]
+    if args[0].startswith("-"):
+        assert result.returncode == 0, result.stderr[-2000:]
+    else:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert result.returncode == 2 and len(errors) == 1, result.stderr[-2000:]

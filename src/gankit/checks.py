@@ -1,4 +1,5 @@
-"""Input checks that run before anything heavy: command-line group choices and overrides that do not compose.
+"""Input checks that run before anything heavy (nothing here imports torch or Lightning at start-up): command-line
+group choices and overrides that do not compose.
 Config values are checked where they are used: each constructor checks its own arguments (gankit.arguments),
 the composition root (train.py) checks what the targets' signatures declare and the rules of third-party
 targets below (arguments.py's checks, keyed by argument, never by config key) and names the config key."""
@@ -10,6 +11,7 @@ import difflib
 import functools
 import inspect
 import re
+import tempfile
 import types
 import typing
 import weakref
@@ -21,8 +23,6 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import get_object
-from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
-from lightning.pytorch.accelerators import AcceleratorRegistry
 from omegaconf import DictConfig, OmegaConf
 
 from gankit import arguments
@@ -60,6 +60,12 @@ def check_group_choices(conf_dir: Path, overrides: list[str]) -> None:
                 raise ConfigError(
                     f"unknown option {group}={choice}; choose one of: {', '.join(options)}"
                 )
+        value = override.value()
+        if not override.is_sweep_override() and isinstance(value, list):  # trick=[a,a]: one of them
+            twice = sorted({str(v) for v in value if value.count(v) > 1})
+            if twice:
+                raise ConfigError(f"{group}={override.get_value_element_as_str()} names {twice[0]} twice; "
+                                  "give each option once")
 
 
 def _unknown_key(conf_dir: Path, overrides: list[str], bad: str) -> str:
@@ -124,6 +130,62 @@ def check_one_key_per_value(conf_dir: Path, overrides: list[str]) -> None:
 # the environment variable NAME.
 _FOLLOWS = re.compile(r"^\$\{(?:oc\.select:)?([A-Za-z_][\w.]*)(?:,[^}]*)?\}$")
 _ENVIRONMENT = re.compile(r"^\$\{oc\.env:(\w+)(?:,[^}]*)?\}$")
+
+
+def preflight(conf_dir: Path, args: list[str], steps_key: str) -> list[str]:
+    """Checks of the command line before Hydra composes it (no torch or Lightning imported: an error comes back in
+    about a second); the overrides to run (a resume adds its run's). `steps_key`: the run length's key."""
+    from gankit.resume.command_line import continue_run
+
+    check_group_choices(conf_dir, [a for a in args if not a.startswith("-")])
+    check_writable_folders(args)
+    args = continue_run(conf_dir, args, steps_key)  # ckpt_path=last: that run's directory and overrides
+    check_composes(conf_dir, args)
+    check_one_key_per_value(conf_dir, args)
+    if not any(a.startswith("-") for a in args):  # multiruns and --flags are left to Hydra and each run
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            check_rules(compose("train", overrides=args))
+    return args
+
+
+FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "paths.output_dir")  # where a run writes, when given
+
+
+def check_writable_folders(args: list[str]) -> None:
+    """A run folder given on the command line that cannot be written (or created) is one line naming its key,
+    before Hydra tries (its own error is a traceback): probed with a temporary folder in its nearest existing
+    ancestor, so nothing is left behind."""
+    for arg in args:
+        key, equals, value = arg.partition("=")
+        if not equals or key.lstrip("+~") not in FOLDER_KEYS or "${" in value or not value:
+            continue
+        folder = Path(value).expanduser().absolute()
+        ancestor = next(p for p in [folder, *folder.parents] if p.exists())
+        try:
+            tempfile.TemporaryDirectory(dir=ancestor).cleanup()
+        except OSError as error:
+            raise ConfigError(f"{key.lstrip('+~')}={value} cannot be written ({error.strerror or type(error).__name__} "
+                              f"in {ancestor}); choose a folder you can write") from None
+
+
+def check_rules(cfg: DictConfig) -> None:
+    """The rules of third-party targets (TARGET_RULES) over a composed config, without importing the targets (the
+    types their signatures declare are checked when the run builds them): `trainer.max_steps=abc` is refused
+    before torch is imported. A value that resolves only inside Hydra's run is left to the run."""
+    for where, node in _targets(cfg, ""):
+        for name, rule in TARGET_RULES.get(str(node._target_), {}).items():
+            if (str(node._target_), name) in NEED_LIGHTNING:
+                continue
+            try:
+                value = node[name] if name in node else None
+            except Exception:  # ${hydra:...}: resolved in the run
+                continue
+            if value is None or OmegaConf.is_dict(value):
+                continue
+            try:
+                rule(name, value)
+            except BadArgument as error:
+                raise located(error, cfg, where.rstrip(".")) from None
 
 
 def raw_node(root: DictConfig, key: str):
@@ -194,7 +256,20 @@ def _ints_or(*words: str) -> Callable:
 
 
 WANDB_MODES = ("online", "offline", "disabled", "shared")  # wandb.init's modes (besides the deprecated dryrun, run)
-PRECISIONS = sorted({str(p) for arg in typing.get_args(_PRECISION_INPUT) for p in typing.get_args(arg)})
+
+
+@functools.cache
+def precisions() -> list[str]:
+    """Lightning's precision values (imported here, not at start-up: the command line's checks stay light)."""
+    from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
+
+    return sorted({str(p) for arg in typing.get_args(_PRECISION_INPUT) for p in typing.get_args(arg)})
+
+
+def _accelerator(name: str, value) -> str:
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+
+    return arguments.text(name, value, sorted({"auto", "gpu", *AcceleratorRegistry.available_accelerators()}))
 
 
 def _betas(name: str, value) -> list:
@@ -211,8 +286,8 @@ def _max_steps(name: str, value) -> int:
 
 
 def _precision(name: str, value) -> str:
-    if str(value) not in PRECISIONS:
-        raise BadArgument(name, f"is not a precision; choose one of: {', '.join(PRECISIONS)}", value=value,
+    if str(value) not in precisions():
+        raise BadArgument(name, f"is not a precision; choose one of: {', '.join(precisions())}", value=value,
                           show_value=True)
     return value
 
@@ -232,8 +307,7 @@ TARGET_RULES: dict[str, dict[str, Callable]] = {
         "log_every_n_steps": functools.partial(arguments.integer, at_least=1),
         "num_nodes": functools.partial(arguments.integer, at_least=1),
         "devices": _ints_or("auto"),
-        "accelerator": lambda name, value: arguments.text(
-            name, value, sorted({"auto", "gpu", *AcceleratorRegistry.available_accelerators()})),
+        "accelerator": _accelerator,
         "default_root_dir": _optional(arguments.text),
         "precision": _optional(_precision),
     },
@@ -256,6 +330,8 @@ TARGET_RULES: dict[str, dict[str, Callable]] = {
                              "eps": functools.partial(arguments.number, above=0.0)},
 }
 TARGET_RULES["torch.nn.BatchNorm2d"] = TARGET_RULES["torch.nn.BatchNorm1d"]
+# Rules that import Lightning to know the allowed values: checked when the run builds, not on the command line.
+NEED_LIGHTNING = {("lightning.pytorch.Trainer", "precision"), ("lightning.pytorch.Trainer", "accelerator")}
 
 
 def check_targets(node: DictConfig) -> None:

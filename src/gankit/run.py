@@ -1,6 +1,6 @@
 """A run composed from its config, for every entry point (train.py, evaluate.py, sample.py) and the tests: the
 objects built from the config with their arguments checked (one line naming the key for a value a constructor
-refuses), the run fitted, its final metrics. Nothing here reads the command line but `preflight`."""
+refuses), the run fitted, its final metrics. The command line's own checks are gankit.checks.preflight."""
 
 from __future__ import annotations
 
@@ -21,24 +21,14 @@ from torch import nn
 from gankit import arguments
 from gankit.callbacks.final import FinalRecord
 from gankit.checkpoint_io import AtomicCheckpointIO
-from gankit.checks import (
-    check_composes,
-    check_group_choices,
-    check_one_key_per_value,
-    check_targets,
-    located,
-    origin_of,
-    remember_origin,
-)
+from gankit.checks import check_targets, located, origin_of, remember_origin
 from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
+from gankit.keys import MAIN_METRIC, MAX_STEPS
 from gankit.known_warnings import silence_known_warnings
 from gankit.resume import checkpoint as resume
 from gankit.resume import record
-from gankit.resume.command_line import continue_run
 
-MAX_STEPS = "trainer.max_steps"  # a run's length in optimizer steps: a resume continues a run up to it
-MAIN_METRIC = "metrics.main"  # what sweeps compare and searches optimise
 log = logging.getLogger(__name__)
 
 
@@ -211,14 +201,10 @@ def main_metric(cfg: DictConfig, metrics: dict) -> float | None:
 def record_failure(cfg: DictConfig, error: BaseException) -> None:
     """error.txt in the run directory: one line, so a sweep lists the run as failed and why."""
     output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "error.txt").write_text(first_line(f"{type(error).__name__}: {error}") + "\n")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "error.txt").write_text(first_line(f"{type(error).__name__}: {error}") + "\n")
+    except OSError as failure:  # the folder itself cannot be written: the error is still printed
+        log.warning("could not write %s: %s", output_dir / "error.txt", failure.strerror or failure)
 
 
-def preflight(conf_dir: Path, args: list[str]) -> list[str]:
-    """Checks of the command line before Hydra composes it; the overrides to run (a resume adds its run's)."""
-    check_group_choices(conf_dir, [a for a in args if not a.startswith("-")])
-    args = continue_run(conf_dir, args, MAX_STEPS)  # ckpt_path=last: that run's directory and overrides
-    check_composes(conf_dir, args)
-    check_one_key_per_value(conf_dir, args)
-    return args

@@ -37,12 +37,14 @@ def all_finite(module: torch.nn.Module, values: list[torch.Tensor]) -> bool:
 
 
 class DivergenceGuard(pl.Callback):
-    """Stops the run (TrainingDiverged: step, losses, last good checkpoint) when a parameter or a freshly logged
-    loss is not finite, checked every `every_n_batches` batches and before every checkpoint is written. With
-    `rollbacks` > 0 it instead reloads the last good checkpoint's weights and optimiser states and goes on with
-    every learning rate times `lr_factor`, at most `rollbacks` times."""
+    """Stops the run (TrainingDiverged: step, losses, last good checkpoint) when a training loss became non-finite
+    or, before every checkpoint is written, a parameter. Every batch folds "the losses were finite" into one flag
+    on the device (no sync, no walk over the parameters); the flag is read every `every_n_batches` batches (one
+    sync) and the parameters are walked only when it is false. With `rollbacks` > 0 it instead reloads the last good
+    checkpoint's weights and optimiser states and goes on with every learning rate times `lr_factor`, at most
+    `rollbacks` times (while rollbacks are left the flag is read every batch, so no checkpoint comes first)."""
 
-    def __init__(self, rollbacks: int = 0, lr_factor: float = 0.5, every_n_batches: int = 1, losses: str = "train/"):
+    def __init__(self, rollbacks: int = 0, lr_factor: float = 0.5, every_n_batches: int = 10, losses: str = "train/"):
         super().__init__()
         for name, value, fits in (("rollbacks", rollbacks, lambda v: v >= 0),
                                   ("lr_factor", lr_factor, lambda v: 0 < v < 1),
@@ -51,59 +53,55 @@ class DivergenceGuard(pl.Callback):
                 raise BadArgument(name, "{object} needs rollbacks >= 0, 0 < lr_factor < 1 and every_n_batches >= 1, "
                                         f"got {{key}}={value!r}")
         self.rollbacks, self.lr_factor, self.losses = int(rollbacks), float(lr_factor), losses
-        self.every_n_batches = int(every_n_batches)  # each check reads one flag from the device (a sync)
+        self.every_n_batches = int(every_n_batches)  # each read of the flag is one device sync
         self.rolled_back = 0
-        self._seen: dict[str, torch.Tensor] = {}  # logged values already checked (logging may skip batches)
+        self._finite: torch.Tensor | None = None  # every loss since the last read was finite (on the device)
         self._batches = 0
 
     def on_save_checkpoint(self, trainer: pl.Trainer, gan, checkpoint: dict) -> None:
         """Before any checkpoint reaches the disk: non-finite weights are never saved over the last good ones."""
         if not all_finite(gan, []):
-            raise TrainingDiverged(self._message(trainer, nonfinite_parameter(gan), {}, self._last_good(trainer)))
+            raise TrainingDiverged(self._message(trainer, gan, nonfinite_parameter(gan), self._last_good(trainer)))
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         self._batches += 1
-        if self._batches % self.every_n_batches:
+        losses = [v for k, v in gan.batch_values.items() if k.startswith(self.losses) and torch.is_tensor(v)]
+        if losses:
+            finite = torch.stack([torch.isfinite(v.detach()).all() for v in losses]).all()  # [] bool, no sync
+            self._finite = finite if self._finite is None else self._finite & finite
+        can_roll_back = self.rolled_back < self.rollbacks  # then every batch: the next checkpoint must be good
+        if (self._batches % self.every_n_batches and not can_roll_back) or self._finite is None:
             return
-        fresh = self._fresh(trainer)
-        if all_finite(gan, list(fresh.values())):
+        finite, self._finite = bool(self._finite), None  # the one sync
+        if finite:
             return
         parameter = nonfinite_parameter(gan)
-        bad_losses = {k: float(v) for k, v in fresh.items() if not math.isfinite(float(v))}
         checkpoint = self._last_good(trainer)
         if checkpoint is not None and self.rolled_back < self.rollbacks:
-            self._roll_back(trainer, gan, checkpoint, parameter, bad_losses)
+            self._roll_back(trainer, gan, checkpoint, parameter)
             return
-        raise TrainingDiverged(self._message(trainer, parameter, bad_losses, checkpoint))
-
-    def _fresh(self, trainer: pl.Trainer) -> dict[str, torch.Tensor]:
-        """Scalars logged under `losses` since the last check (logging may skip batches)."""
-        fresh = {}
-        for name, value in trainer.callback_metrics.items():
-            if name.startswith(self.losses) and torch.is_tensor(value) and value.numel() == 1 \
-                    and value is not self._seen.get(name):
-                self._seen[name] = fresh[name] = value
-        return fresh
+        raise TrainingDiverged(self._message(trainer, gan, parameter, checkpoint))
 
     @staticmethod
     def _last_good(trainer: pl.Trainer) -> Path | None:
         path = last_checkpoint(trainer)
         return path if path is not None and path.is_file() else None
 
-    def _message(self, trainer, parameter: str | None, bad_losses: dict, checkpoint: Path | None) -> str:
-        losses = {k: float(v) for k, v in trainer.callback_metrics.items()
+    def _message(self, trainer, gan, parameter: str | None, checkpoint: Path | None) -> str:
+        losses = {k: float(v) for k, v in gan.batch_values.items()
                   if k.startswith(self.losses) and "loss" in k and torch.is_tensor(v) and v.numel() == 1}
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(losses.items())) or "no loss logged yet"
-        what = f"non-finite parameter {parameter}" if parameter else f"non-finite {', '.join(sorted(bad_losses))}"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(losses.items())) or "no loss yet"
+        bad = sorted(k for k, v in losses.items() if not math.isfinite(v))
+        what = f"non-finite parameter {parameter}" if parameter else f"non-finite {', '.join(bad) or 'loss'}"
         if checkpoint is None:
             kept = "no checkpoint was written before it"
         else:
             kept = f"the last good checkpoint {checkpoint} (step {load_safely(checkpoint)['global_step']}) is kept"
-        return (f"training diverged at step {trainer.global_step}: {what} (last logged: {shown}); {kept}; "
+        return (f"training diverged at step {trainer.global_step}: {what} (last: {shown}); {kept}; "
                 "lower the learning rates (gan.optimizer_g.lr, gan.optimizer_d.lr) or set "
                 "callbacks.divergence.rollbacks=1")
 
-    def _roll_back(self, trainer, gan, path: Path, parameter: str | None, bad_losses: dict) -> None:
+    def _roll_back(self, trainer, gan, path: Path, parameter: str | None) -> None:
         checkpoint = load_safely(path)
         gan.load_state_dict(checkpoint["state_dict"])
         for optimizer, state in zip(trainer.optimizers, checkpoint["optimizer_states"], strict=True):
@@ -113,9 +111,8 @@ class DivergenceGuard(pl.Callback):
         for config in trainer.lr_scheduler_configs:
             config.scheduler.base_lrs = [lr * self.lr_factor for lr in config.scheduler.base_lrs]
         self.rolled_back += 1
-        self._seen.update({k: v for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)})
         log.warning("divergence at step %d (%s): rolled back to the weights of %s (step %d) with learning rates "
-                    "x%g (rollback %d of %d)", trainer.global_step, parameter or bad_losses, path,
+                    "x%g (rollback %d of %d)", trainer.global_step, parameter or "non-finite losses", path,
                     checkpoint["global_step"], self.lr_factor, self.rolled_back, self.rollbacks)
 
     def state_dict(self) -> dict:
