@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gankit.errors import ConfigError
+from gankit.cli import run_command
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 
@@ -36,8 +36,4 @@ def main(args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(error.exit_status)
+    run_command(main, sys.argv[1:])

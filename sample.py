@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from gankit.cli import run_command
 from gankit.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -65,8 +66,4 @@ def _int(text: str, key: str) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(error.exit_status)
+    run_command(main, sys.argv[1:])

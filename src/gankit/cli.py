@@ -21,3 +21,14 @@ def options(args: list[str], required: tuple[str, ...], own: tuple[str, ...]) ->
     if missing:
         raise ConfigError(f"give {missing[0]}=..., e.g. {missing[0]}=outputs/<date>/<time>/checkpoints/last.ckpt")
     return given, overrides
+
+
+def run_command(main, args: list[str]) -> None:
+    """Exit with `main(args)`'s status; a ConfigError is one line on stderr and its exit status."""
+    import sys
+
+    try:
+        sys.exit(main(args))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_status)
