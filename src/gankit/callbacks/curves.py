@@ -39,13 +39,17 @@ def _panel(name: str, panel) -> dict:
     return dict(panel)
 
 
+COSTS = ("/seconds",)  # recorded (the run's record) but not a curve of the run's learning: not drawn unless asked
+
+
 class TrainingCurves(pl.Callback):
     """Records `trainer.callback_metrics` on the batches whose values are logged (`gan.logs_this_batch`:
     Lightning's log_every_n_steps rhythm over batches; or every `every_n_steps` optimizer steps when set)
     and at the end of fit; draws them to `path` and logs it as `key`.
 
     `panels` is a list of {title, keys, hline (optional)}: keys drawn together; every other recorded
-    key gets a panel of its own. The record is checkpointed, so a resumed run draws its whole history.
+    key gets a panel of its own, except wall times (`eval/seconds`), which a panel must name to be drawn. The
+    record is checkpointed, so a resumed run draws its whole history.
     """
 
     def __init__(self, path: str, panels: Sequence[dict] = (), every_n_steps: int | None = None,
@@ -99,7 +103,7 @@ class TrainingCurves(pl.Callback):
                   for p in self.panels]
         groups = [g for g in groups if g[1]]
         grouped = {k for _, keys, _ in groups for k in keys}
-        groups += [(k, [k], None) for k in sorted(self.history) if k not in grouped]
+        groups += [(k, [k], None) for k in sorted(self.history) if k not in grouped and not k.endswith(COSTS)]
         if not groups:
             return False
         columns = min(self.columns, len(groups))
