@@ -77,6 +77,7 @@ def test_sigterm_saves_a_checkpoint_and_no_secret_reaches_the_run_directory(tmp_
     assert 10 <= checkpoint["global_step"] < 100000
     assert "SIGTERM: saved" in out + err
     assert secret not in out + err
+    assert "anonymous setting" not in out + err  # W&B's warning about Lightning's anonymous=None: not passed
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path

@@ -66,3 +66,14 @@ class CSVLogger(LightningCSVLogger):
             self._fs.makedirs(self.root_dir, exist_ok=True)
             self._experiment = ContinuedWriter(self.log_dir, self.continue_after)
         return self._experiment
+
+
+def without_anonymous(logger):
+    """A WandbLogger whose wandb.init call leaves out `anonymous`: Lightning always passes anonymous=None, which
+    W&B answers on every run with "The anonymous setting has no effect and will be removed". Lightning keeps
+    wandb.init's arguments in the private `_wandb_init` dict (2.x); this is the one place gankit touches it, and
+    it changes nothing when the attribute is absent."""
+    init = getattr(logger, "_wandb_init", None)
+    if isinstance(init, dict) and init.get("anonymous") is None:
+        init.pop("anonymous", None)
+    return logger

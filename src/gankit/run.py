@@ -26,6 +26,7 @@ from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
 from gankit.keys import MAIN_METRIC, MAX_STEPS
 from gankit.known_warnings import silence_known_warnings
+from gankit.loggers import without_anonymous
 from gankit.resume import checkpoint as resume
 from gankit.resume import record
 
@@ -129,6 +130,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
                          build(cfg.metrics.callback))
     callbacks.append(FinalRecord(Path(cfg.paths.output_dir) / "metrics.json"))  # last: after the evaluation
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
+    logger = without_anonymous(logger) if isinstance(logger, WandbLogger) else logger
     trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
     if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
         pl.seed_everything(seed + trainer.global_rank, workers=True, verbose=False)
