@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import hydra
@@ -56,16 +57,18 @@ def log_to_the_run_file() -> None:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    run_dir = Path(cfg.paths.output_dir)
+    log_file = run_dir / "train.log"
+    log_length = log_file.stat().st_size if log_file.is_file() else None  # before the imports log anything
     # torch, Lightning and the rest only now: --help, --cfg and command-line errors come back without them
     from gankit.resume import record
     from gankit.run import build_run, fit, main_metric, record_failure
 
     label_run(cfg)
     log_to_the_run_file()
-    run_dir = Path(cfg.paths.output_dir)
     resumed = cfg.get("ckpt_path") is not None
     try:
-        with record.unchanged_on_failure(run_dir, resume_record(run_dir)):
+        with record.unchanged_on_failure(run_dir, resume_record(run_dir), log_length) if resumed else nullcontext():
             built = build_run(cfg, load_data=True)
     except record.RunFinished as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN and (run_dir / "metrics.json").is_file():

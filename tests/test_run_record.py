@@ -146,3 +146,14 @@ def test_what_a_run_observes_does_not_change_what_it_learns(tmp_path):
     assert weights[0].keys() == weights[1].keys()
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key]), key
+
+
+def test_a_resume_refused_inside_the_run_leaves_the_run_as_it_was(finished, tmp_path):
+    import shutil
+
+    shutil.copytree(finished / "run", tmp_path / "run")
+    before = checksums(tmp_path / "run")
+    result = command("hydra.run.dir=run", "ckpt_path=last", "trainer.max_steps=80", "model.generator.hidden=[16,16]",
+                     cwd=tmp_path)  # another G: refused when the checkpoint is checked against the model
+    assert one_line(result).startswith("error: ckpt_path=") and "was saved by another model" in result.stderr
+    assert checksums(tmp_path / "run") == before  # no resume record, no error.txt, train.log as it was

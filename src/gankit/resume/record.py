@@ -34,11 +34,11 @@ def check_not_finished(checkpoint: dict | None, max_steps: int, run_dir: Path, s
 
 
 @contextmanager
-def unchanged_on_failure(run_dir: Path, resume_record: Path | None):
+def unchanged_on_failure(run_dir: Path, resume_record: Path | None, log_length: int | None):
     """A ConfigError inside (the resume was refused before training) undoes what this command wrote into the run:
-    its resume record and the lines it added to train.log."""
-    log_file = run_dir / "train.log"
-    length = log_file.stat().st_size if log_file.is_file() else None
+    its resume record and the lines it added to train.log (`log_length`: its size when the command started; None:
+    it did not exist)."""
+    log_file, length = run_dir / "train.log", log_length
     try:
         yield
     except ConfigError:
@@ -47,6 +47,8 @@ def unchanged_on_failure(run_dir: Path, resume_record: Path | None):
         if length is not None and log_file.is_file():
             with open(log_file, "r+b") as f:
                 f.truncate(length)
+        elif length is None:  # the run had none: this command's lines only
+            log_file.unlink(missing_ok=True)
         raise
 
 
