@@ -109,7 +109,8 @@ def test_curves_group_the_configured_keys_and_give_every_other_key_a_panel(tmp_p
     assert not curves.draw()  # nothing recorded yet
     curves.history = {"train/d_loss": [(i, 1.0 / (i + 1)) for i in range(100)],
                       "train/g_loss": [(i, 0.5) for i in range(100)], "eval/fid": [(50, 9.0), (100, 7.0)],
-                      "eval/seconds": [(50, 1.2), (100, 1.1)]}  # a wall time: recorded, not drawn
+                      "eval/seconds": [(50, 1.2), (100, 1.1)],  # a wall time: recorded, not drawn
+                      "step": [(i, float(i)) for i in range(100)]}  # the loggers' x axis: not a curve
     assert curves.draw()
     assert Image.open(tmp_path / "curves.png").size == (840, 280)  # two panels: losses, eval/fid
     assert moving_average([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]

@@ -40,6 +40,7 @@ def _panel(name: str, panel) -> dict:
 
 
 COSTS = ("/seconds",)  # recorded (the run's record) but not a curve of the run's learning: not drawn unless asked
+AXES = ("step", "epoch")  # the loggers' step values (the GAN logs `step`): the x axis, not a curve
 
 
 class TrainingCurves(pl.Callback):
@@ -103,7 +104,8 @@ class TrainingCurves(pl.Callback):
                   for p in self.panels]
         groups = [g for g in groups if g[1]]
         grouped = {k for _, keys, _ in groups for k in keys}
-        groups += [(k, [k], None) for k in sorted(self.history) if k not in grouped and not k.endswith(COSTS)]
+        groups += [(k, [k], None) for k in sorted(self.history)
+                   if k not in grouped and not k.endswith(COSTS) and k not in AXES]
         if not groups:
             return False
         columns = min(self.columns, len(groups))
