@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from gankit.checks import preflight
 from gankit.errors import ConfigError
 from gankit.keys import MAX_STEPS
+from gankit.resume import LAST
 from gankit.resume.command_line import RESUME_RECORD
 from gankit.sweeps.study import label_run
 
@@ -66,24 +67,25 @@ def main(cfg: DictConfig) -> float | None:
 
     label_run(cfg)
     log_to_the_run_file()
-    resumed = cfg.get("ckpt_path") is not None
+    continued = (run_dir / LAST).is_file()  # the directory holds a run: a failure leaves it as it was
     try:
-        with record.unchanged_on_failure(run_dir, resume_record(run_dir), log_length) if resumed else nullcontext():
+        with record.unchanged_on_failure(run_dir, resume_record(run_dir), log_length) if continued else nullcontext():
             built = build_run(cfg, load_data=True)
     except record.RunFinished as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN and (run_dir / "metrics.json").is_file():
             return finished_earlier(cfg, error)
         return refuse(cfg, error)
     except Exception as error:
-        if not resumed:  # a new run's directory records why it failed; a resumed run is left as it was
+        if not continued:  # a new run's directory records why it failed; a continued run is left as it was
             record_failure(cfg, error)
         if not isinstance(error, ConfigError):
             raise
         return refuse(cfg, error)
-    if built[0].ckpt_path is not None:
+    resuming = built[0].ckpt_path is not None
+    if resuming:
         record.keep_the_end(run_dir)  # a finished run continued: its end is kept
     (run_dir / "error.txt").unlink(missing_ok=True)
-    log.info("%s: %s in %s", "resuming" if resumed else "training", " ".join(HydraConfig.get().overrides.task),
+    log.info("%s: %s in %s", "resuming" if resuming else "training", " ".join(HydraConfig.get().overrides.task),
              run_dir)
     try:
         metrics = fit(*built, cfg)

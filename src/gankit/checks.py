@@ -85,14 +85,14 @@ def _unknown_key(conf_dir: Path, overrides: list[str], bad: str) -> str:
     return f"unknown key {given}; {hint}{where}add a new key with +{given} only if its target takes it"
 
 
-def check_composes(conf_dir: Path, overrides: list[str]) -> None:
-    """Hydra's multi-line composition errors (a misspelt key, malformed syntax) as one ConfigError line.
-    Multirun sweeps and --flags are left to Hydra."""
+def check_composes(conf_dir: Path, overrides: list[str]) -> DictConfig | None:
+    """The composed config; Hydra's multi-line composition errors (a misspelt key, malformed syntax) as one
+    ConfigError line. Multirun sweeps and --flags are left to Hydra (None)."""
     if any(o.startswith("-") for o in overrides):
-        return
+        return None
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
-            compose("train", overrides=overrides, return_hydra_config=True)
+            return compose("train", overrides=overrides, return_hydra_config=True)
     except Exception as error:
         missing = re.match(r"Could not override '([^']+)'", str(error))
         if missing and "not in struct" in str(error.__cause__ or ""):
@@ -140,11 +140,10 @@ def preflight(conf_dir: Path, args: list[str], steps_key: str) -> list[str]:
     check_group_choices(conf_dir, [a for a in args if not a.startswith("-")])
     check_writable_folders(args)
     args = continue_run(conf_dir, args, steps_key)  # ckpt_path=last: that run's directory and overrides
-    check_composes(conf_dir, args)
+    cfg = check_composes(conf_dir, args)
     check_one_key_per_value(conf_dir, args)
-    if not any(a.startswith("-") for a in args):  # multiruns and --flags are left to Hydra and each run
-        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
-            check_rules(compose("train", overrides=args))
+    if cfg is not None:  # multiruns and --flags are left to Hydra and each run
+        check_rules(cfg)
     return args
 
 

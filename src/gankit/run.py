@@ -73,6 +73,17 @@ def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
     return nn.ModuleDict({name: build(node) for name, node in (cfg.get("trick") or {}).items()})
 
 
+def build_data(cfg: DictConfig, load: bool = True) -> pl.LightningDataModule:
+    """The datamodule of `cfg`; with `load`, its files read now (missing files and batches larger than the data
+    stop with one line naming the key)."""
+    datamodule = build(cfg.dataset.datamodule)
+    if load:
+        with configured_by(cfg.dataset.datamodule):
+            datamodule.prepare_data()
+            datamodule.setup("fit")
+    return datamodule
+
+
 def build_gan(cfg: DictConfig) -> GAN:
     """The GAN of `cfg`: both networks, the loss and the techniques; it records `cfg` (saved in its checkpoints)."""
     gan = build(
@@ -103,18 +114,14 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
         arguments.writable_folder("paths.output_dir", cfg.paths.output_dir)
         seed = arguments.integer("seed", cfg.seed, at_least=0, at_most=2**32 - 1)  # numpy's seeds
         if OmegaConf.select(cfg, "metrics.callback") is not None:  # what sweeps compare and searches optimise
-            arguments.optional(arguments.text, "metrics.main", OmegaConf.select(cfg, "metrics.main"))
+            arguments.optional(arguments.text, MAIN_METRIC, OmegaConf.select(cfg, MAIN_METRIC))
             arguments.text("metrics.goal", OmegaConf.select(cfg, "metrics.goal", default="minimize"),
                            choices=("minimize", "maximize"))
     silence_known_warnings()
     ckpt_path = resume.checkpoint_path(cfg)
     checkpoint = resume.read(ckpt_path) if ckpt_path else None
     pl.seed_everything(seed, workers=True, verbose=False)
-    datamodule = build(cfg.dataset.datamodule)
-    if load_data and os.environ.get("LOCAL_RANK", "0") == "0":  # other ranks read it in fit, as usual
-        with configured_by(cfg.dataset.datamodule):
-            datamodule.prepare_data()
-            datamodule.setup("fit")
+    datamodule = build_data(cfg, load_data and os.environ.get("LOCAL_RANK", "0") == "0")  # other ranks: in fit
     gan = build_gan(cfg)
     with configured_by(cfg.dataset.datamodule):
         check_batch_norm(gan, datamodule)

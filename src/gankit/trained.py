@@ -7,6 +7,7 @@ A checkpoint written by gankit holds `config` (the run's config as composed, see
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from gankit.checkpoint_io import writing
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.resume import checkpoint as resume
-from gankit.run import build, build_gan, configured_by
+from gankit.run import build, build_data, build_gan, configured_by
 
 
 def load_run(path: Path, conf_dir: Path, overrides: list[str]) -> tuple[DictConfig, dict]:
@@ -62,10 +63,7 @@ def rebuild(cfg: DictConfig, checkpoint: dict, path: Path) -> tuple[GAN, object]
     """The run's GAN with the checkpoint's weights (and every technique's state) and its datamodule, set up."""
     gan = build_gan(cfg)
     resume.check_fits(checkpoint, gan, path)  # loads the weights; refuses another model's in one line
-    datamodule = build(cfg.dataset.datamodule)
-    with configured_by(cfg.dataset.datamodule):
-        datamodule.prepare_data()
-        datamodule.setup("fit")
+    datamodule = build_data(cfg)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return gan.to(device).eval(), datamodule
 
@@ -117,8 +115,6 @@ def free_path(path: Path) -> Path:
 
 
 def write_json(record: dict, path: Path) -> Path:
-    import json
-
     path = free_path(path)
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,7 @@ class DivergenceGuard(pl.Callback):
             return
         parameter = nonfinite_parameter(gan)
         checkpoint = self._last_good(trainer)
-        if checkpoint is not None and self.rolled_back < self.rollbacks:
+        if checkpoint is not None and can_roll_back:
             self._roll_back(trainer, gan, checkpoint, parameter)
             return
         raise TrainingDiverged(self._message(trainer, gan, parameter, checkpoint))

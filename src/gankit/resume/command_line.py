@@ -174,10 +174,14 @@ def refuse_finished(conf_dir: Path, overrides: list[str], run_dir: Path, steps_k
         max_steps = OmegaConf.select(_compose(conf_dir, overrides), steps_key)
     except Exception:
         return  # the composition error is reported by the checks that follow, in one line
-    if isinstance(max_steps, int) and 0 <= max_steps <= step:
-        raise ConfigError(finished_message(run_dir, step, max_steps, steps_key))
+    message = finished_message(run_dir, step, max_steps, steps_key)
+    if message:
+        raise ConfigError(message)
 
 
-def finished_message(run_dir: Path, step: int, max_steps: int, steps_key: str) -> str:
+def finished_message(run_dir: Path, step, max_steps, steps_key: str) -> str | None:
+    """Why a run at `step` has nothing to train up to `max_steps` (-1: no limit), or None when it has."""
+    if not (isinstance(step, int) and isinstance(max_steps, int) and 0 <= max_steps <= step):
+        return None
     return (f"the run in {run_dir} finished at step {step} ({steps_key}={max_steps}); to continue it, give a "
             f"larger {steps_key} (e.g. {steps_key}={2 * step}); nothing was changed")

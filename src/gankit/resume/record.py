@@ -28,9 +28,9 @@ class RunFinished(ConfigError):
 
 def check_not_finished(checkpoint: dict | None, max_steps: int, run_dir: Path, steps_key: str) -> None:
     """RunFinished when the checkpoint's step is already at `max_steps` (-1: no limit; `steps_key` is its key)."""
-    step = (checkpoint or {}).get("global_step")
-    if isinstance(step, int) and 0 <= max_steps <= step:
-        raise RunFinished(finished_message(run_dir, step, max_steps, steps_key))
+    message = finished_message(run_dir, (checkpoint or {}).get("global_step"), max_steps, steps_key)
+    if message:
+        raise RunFinished(message)
 
 
 @contextmanager
@@ -42,7 +42,7 @@ def unchanged_on_failure(run_dir: Path, resume_record: Path | None, log_length: 
     try:
         yield
     except ConfigError:
-        if resume_record is not None and resume_record.name.startswith("resume_"):
+        if resume_record is not None:
             shutil.rmtree(resume_record, ignore_errors=True)
         if length is not None and log_file.is_file():
             with open(log_file, "r+b") as f:

@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable
 
 import torch
+from lightning.pytorch.utilities.seed import isolate_rng
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
@@ -84,7 +85,7 @@ class WeightNorm(Technique):
         if not self.data_init or self.initialised:
             return
         device = torch.device(gan.device)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # training draws as without
+        with isolate_rng(include_cuda=True):  # training draws as without
             torch.manual_seed(torch.initial_seed())  # the same batch on every process
             x = gan.trainer.datamodule.sample_real(self.data_init).to(device)  # [n, *data_shape]
             data_dependent_init(gan.discriminate, normalised_layers(gan.discriminator), x, self.output_init_std)
