@@ -27,6 +27,8 @@ def main(args: list[str]) -> int:
     silence_known_warnings()
     cfg, checkpoint = load_run(path, CONF_DIR, overrides)
     record = evaluate(cfg, checkpoint, path)
+    if record is None:  # another process of a multi-device evaluation: the first one writes
+        return 0
     written = write_json(record, Path(given.get("out") or path.parent / "evaluation.json"))
     shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(record.items()) if k.startswith("eval/")
                       and isinstance(v, float) and not k.endswith("/seconds"))

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from tests.conftest import ROOT
@@ -21,6 +22,9 @@ COMMON = ["trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu", "datase
           "dataset.batch_size=32", "trainer.max_steps=8", "trainer.log_every_n_steps=1",
           "callbacks.samples.every_n_steps=4", "~callbacks.progress_bar", "+trainer.enable_progress_bar=false"]
 
+ENV = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "MPLBACKEND": "Agg",
+       "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+
 
 def run_ddp(tmp_path, *overrides: str) -> tuple[dict, list[dict]]:
     """metrics.json and each rank's saved state of `python train.py trainer=ddp ...`."""
@@ -28,9 +32,7 @@ def run_ddp(tmp_path, *overrides: str) -> tuple[dict, list[dict]]:
     args = [*COMMON, f"paths.output_dir={tmp_path}", f"hydra.run.dir={tmp_path}",
             "+callbacks.state._target_=tests.ddp_state.SaveStatePerRank", f"+callbacks.state.dirpath={states}",
             *overrides]
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "MPLBACKEND": "Agg",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, env=ENV, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -63,6 +65,20 @@ def test_plain_gan_under_ddp_stays_in_sync_and_logs_once(tmp_path):
     assert len(runs) == 1  # one W&B run for the training, not one per process
     pictures = sorted(p.name for p in (tmp_path / "samples").iterdir())
     assert pictures == ["animation.gif", "final_points.pt", "step_0000004.png", "step_0000008.png"]  # rank 0 alone
+    evaluated = evaluate_checkpoint(tmp_path)  # on the run's two processes, as its end evaluated
+    assert evaluated["protocol"]["processes"] == 2 and evaluated["protocol"]["samples_counted"] == 501
+    for key in (k for k in evaluated if k.startswith("eval/") and not k.endswith("/seconds")):
+        assert evaluated[key] == pytest.approx(metrics[key], abs=1e-6), key
+
+
+def evaluate_checkpoint(run_dir) -> dict:
+    """`python evaluate.py` on the run's last checkpoint: one line on stdout, one evaluation.json."""
+    result = subprocess.run([sys.executable, "evaluate.py", f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}"],
+                            cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(result.stdout.splitlines()) == 1, result.stdout  # the first process alone reports
+    (written,) = (run_dir / "checkpoints").glob("evaluation*.json")
+    return json.loads(written.read_text())
 
 
 def test_every_technique_under_ddp_keeps_parameters_and_buffers_identical(tmp_path):

@@ -8,20 +8,25 @@ A checkpoint written by gankit holds `config` (the run's config as composed, see
 from __future__ import annotations
 
 import json
+import logging
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import lightning.pytorch as pl
 import torch
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
 
 from gankit.callbacks.evaluation import Evaluation
 from gankit.checkpoint_io import writing
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.resume import checkpoint as resume
-from gankit.run import build, build_data, build_gan, configured_by
+from gankit.run import build, build_data, build_gan, cluster, configured_by
 
 
 def load_run(path: Path, conf_dir: Path, overrides: list[str]) -> tuple[DictConfig, dict]:
@@ -52,11 +57,21 @@ def apply(cfg: DictConfig, conf_dir: Path, override: str) -> None:
         options = sorted(p.stem for p in group.glob("*.yaml"))
         if value not in options:
             raise ConfigError(f"unknown option {key}={value}; choose one of: {', '.join(options)}")
-        cfg[key] = OmegaConf.load(group / f"{value}.yaml")
+        cfg[key] = group_option(conf_dir, key, value)
         return
     if OmegaConf.select(cfg, key, default=KeyError) is KeyError:
         raise ConfigError(f"{key} is not a key of this run's config (python train.py --cfg job lists them)")
     OmegaConf.update(cfg, key, yaml.safe_load(value), merge=True)
+
+
+def group_option(conf_dir: Path, group: str, option: str) -> DictConfig:
+    """conf/<group>/<option>.yaml as Hydra composes it (with the defaults list it has: trainer=ddp extends
+    trainer/default), its interpolations left to resolve against the run's config."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+        composed = compose("train", overrides=[f"{group}={option}"])
+    return OmegaConf.to_container(composed, resolve=False)[group]
 
 
 def rebuild(cfg: DictConfig, checkpoint: dict, path: Path) -> tuple[GAN, object]:
@@ -70,39 +85,80 @@ def rebuild(cfg: DictConfig, checkpoint: dict, path: Path) -> tuple[GAN, object]
 
 @dataclass
 class Standalone:
-    """What an evaluation reads of a Trainer, for one process outside fit (the run's own evaluation runs inside it,
-    on every process)."""
+    """What an evaluation reads of a Trainer, outside fit: the data, the checkpoint's step and the processes of the
+    Trainer it runs in (`strategy`: its barrier; torchmetrics syncs through the process group that Trainer set up)."""
 
     datamodule: object
     global_step: int
     global_rank: int = 0
     world_size: int = 1
     is_global_zero: bool = True
+    strategy: object = None
     loggers: list = field(default_factory=list)
     callback_metrics: dict = field(default_factory=dict)
     max_steps: int = -1
 
-    class strategy:  # noqa: N801 (the Trainer attribute's name)
-        @staticmethod
-        def barrier(name: str | None = None) -> None:
-            pass
+
+class Evaluating(pl.LightningModule):
+    """The run's final evaluation inside `trainer.predict`: on the Trainer the run's config builds (trainer=ddp with
+    trainer.devices=N: N processes, each generating its share of the samples, the metric states synced), as the
+    run's own end evaluates. One placeholder batch a process; nothing is predicted."""
+
+    def __init__(self, gan: GAN, evaluation: Evaluation, data, step: int):
+        super().__init__()
+        self.gan, self.evaluation, self.data, self.step = gan, evaluation, data, step
+        self.record: dict | None = None
+
+    def on_predict_start(self) -> None:
+        trainer = self.trainer
+        stand_in = Standalone(self.data, self.step, trainer.global_rank, trainer.world_size, trainer.is_global_zero,
+                              trainer.strategy)
+        self.gan.trainer = stand_in  # techniques that measure themselves read the data through it
+        with torch.inference_mode(False), torch.enable_grad():  # as in fit (a classifier may train on first use)
+            self.evaluation.on_fit_start(stand_in, self.gan)
+            self.evaluation.on_train_end(stand_in, self.gan)
+        self.record = {**self.evaluation.final_record(), "step": self.step}
+
+    def predict_step(self, batch, batch_idx: int) -> None:
+        return None
 
 
-def evaluate(cfg: DictConfig, checkpoint: dict, path: Path) -> dict:
-    """The final evaluation of the run's metrics option as the run's own end runs it (same seed, same samples):
-    {eval/<metric>: value, ..., "protocol": {...}, "step": N, "checkpoint": path}."""
+@contextmanager
+def quiet_lightning():
+    """Without Lightning's start-up lines (accelerators found) and its note that predict returned nothing: the
+    command's own line is its output."""
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch.utilities.rank_zero",
+                                                    "lightning.fabric.utilities.distributed")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="predict returned None")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def evaluate(cfg: DictConfig, checkpoint: dict, path: Path) -> dict | None:
+    """The final evaluation of the run's metrics option as the run's own end runs it (same seed, same samples, the
+    same processes): {eval/<metric>: value, ..., "protocol": {...}, "step": N, "checkpoint": path} on the first
+    process, None on the others."""
     if not (cfg.get("metrics") or {}).get("callback"):
         raise ConfigError("this run's metrics option evaluates nothing (metrics=none); choose one, e.g. "
                           "metrics=classifier, metrics=toy or metrics=image")
     gan, datamodule = rebuild(cfg, checkpoint, path)
     with configured_by(cfg.metrics.callback):
         evaluation: Evaluation = build(cfg.metrics.callback, history_path=None)
-    trainer = Standalone(datamodule, int(checkpoint.get("global_step", 0)))
-    gan.trainer = trainer  # techniques that measure themselves read the data through it
-    with configured_by(cfg.metrics.callback):
-        evaluation.on_fit_start(trainer, gan)
-        evaluation.on_train_end(trainer, gan)
-    return {**evaluation.final_record(), "step": trainer.global_step, "checkpoint": str(path)}
+    with quiet_lightning():
+        trainer = build(cfg.trainer, logger=False, callbacks=[], plugins=cluster(), enable_progress_bar=False,
+                        enable_model_summary=False, enable_checkpointing=False)
+        module = Evaluating(gan, evaluation, datamodule, int(checkpoint.get("global_step", 0)))
+        placeholders = DataLoader(TensorDataset(torch.zeros(trainer.world_size)), batch_size=1)
+        with configured_by(cfg.metrics.callback):
+            trainer.predict(module, dataloaders=placeholders, return_predictions=False)
+    return {**module.record, "checkpoint": str(path)} if trainer.is_global_zero else None
 
 
 def free_path(path: Path) -> Path:

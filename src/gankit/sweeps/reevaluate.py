@@ -32,6 +32,9 @@ def evaluate_sweep(sweep_dir: Path, conf_dir: Path, overrides: list[str]) -> int
             continue
         path = run.directory / LAST
         cfg, checkpoint = load_run(path, conf_dir, overrides)
-        write_json(evaluate(cfg, checkpoint, path), target)
+        record = evaluate(cfg, checkpoint, path)
+        if record is None:  # another process of a multi-device evaluation: the first one writes
+            continue
+        write_json(record, target)
         print(f"evaluated {number}/{len(finished)}: {run.directory.name} {run.overrides}")
     return aggregate(sweep_dir, f"{FOLDER}/{tag}.json", sweep_dir / FOLDER / tag)
