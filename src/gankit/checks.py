@@ -333,6 +333,16 @@ TARGET_RULES["torch.nn.BatchNorm2d"] = TARGET_RULES["torch.nn.BatchNorm1d"]
 NEED_LIGHTNING = {("lightning.pytorch.Trainer", "precision"), ("lightning.pytorch.Trainer", "accelerator")}
 
 
+def check_config(cfg: DictConfig) -> None:
+    """Every target of a composed config, checked before anything is built (its rules and the types its signature
+    declares); the first problem is one line naming the key the value came from. Values only a constructor can judge
+    (a batch larger than the data) are checked when it is built (gankit.run.build names their key)."""
+    try:
+        check_targets(cfg)
+    except BadArgument as error:
+        raise located(error, cfg, "") from None
+
+
 def check_targets(node: DictConfig) -> None:
     """Every `_target_` at or below `node`: its rules and what its signature declares, before it is called.
     BadArgument carries the argument's key relative to `node` (`source.path`)."""

@@ -21,7 +21,7 @@ from torch import nn
 from gankit import arguments
 from gankit.callbacks.final import FinalRecord
 from gankit.checkpoint_io import AtomicCheckpointIO
-from gankit.checks import check_targets, located, origin_of, remember_origin
+from gankit.checks import check_config, located, origin_of, remember_origin
 from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
 from gankit.keys import MAIN_METRIC, MAX_STEPS
@@ -34,10 +34,9 @@ log = logging.getLogger(__name__)
 
 
 def build(node: DictConfig, **kwargs):
-    """hydra.utils.instantiate with the arguments checked first (gankit.checks.check_targets); a value a constructor
+    """hydra.utils.instantiate of a node of a checked config (gankit.checks.check_config); a value a constructor
     refuses stops the run with one line naming the config key the value came from."""
     with configured_by(node):
-        check_targets(node)
         try:
             built = instantiate(node, **kwargs)
             remember_origin(built, node)
@@ -110,6 +109,7 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     """Every object of a run, composed from `cfg`; nothing is trained yet (a checkpoint to resume is checked
     against the model and set as `trainer.ckpt_path`). `load_data`: read the data now, so missing files and
     batches larger than the data stop the run with one line before the trainer and logger print anything."""
+    check_config(cfg)  # checked, then built
     with configured_by(cfg):
         arguments.writable_folder("paths.output_dir", cfg.paths.output_dir)
         seed = arguments.integer("seed", cfg.seed, at_least=0, at_most=2**32 - 1)  # numpy's seeds

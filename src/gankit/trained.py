@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from gankit.callbacks.evaluation import Evaluation
 from gankit.checkpoint_io import writing
+from gankit.checks import check_config
 from gankit.errors import ConfigError
 from gankit.gan import GAN
 from gankit.resume import checkpoint as resume
@@ -45,6 +46,7 @@ def load_run(path: Path, conf_dir: Path, overrides: list[str]) -> tuple[DictConf
     cfg = OmegaConf.create(config)
     for override in overrides:
         apply(cfg, conf_dir, override)
+    check_config(cfg)  # checked, then built (rebuild, evaluate)
     return cfg, checkpoint
 
 
