@@ -14,6 +14,7 @@ import lightning.pytorch as pl
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.fabric.plugins.environments import SLURMEnvironment
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -138,7 +139,11 @@ def build_run(cfg: DictConfig, load_data: bool = False) -> tuple[pl.Trainer, GAN
     callbacks.append(FinalRecord(Path(cfg.paths.output_dir) / "metrics.json"))  # last: after the evaluation
     logger = build(cfg.logger, **resume.logger_overrides(cfg.logger, checkpoint)) if cfg.get("logger") else False
     logger = without_anonymous(logger) if isinstance(logger, WandbLogger) else logger
-    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()])
+    # without a bar among the callbacks (~callbacks.progress_bar) Lightning would add its own: none, unless asked
+    bar = {} if "enable_progress_bar" in cfg.trainer else {
+        "enable_progress_bar": any(isinstance(c, ProgressBar) for c in callbacks)}
+    trainer = build(cfg.trainer, logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO(), *cluster()],
+                    **bar)
     if trainer.world_size > 1:  # built alike everywhere; then each process draws its own noise
         pl.seed_everything(seed + trainer.global_rank, workers=True, verbose=False)
     if ckpt_path is not None:
