@@ -47,13 +47,16 @@ def refuse(cfg: DictConfig, error: ConfigError) -> None:
         sys.exit(error.exit_status)
 
 
-def log_to_the_run_file() -> None:
-    """Lightning's own messages (it logs to the console with its own handler) into the run's train.log too, beside
-    gankit's: the file handlers Hydra gave the root logger, shared."""
-    lightning_log = logging.getLogger("lightning.pytorch")
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler) and handler not in lightning_log.handlers:
-            lightning_log.addHandler(handler)
+def lightning_through_hydra() -> None:
+    """Lightning's messages once each, through the handlers Hydra gave the root logger (the console and the run's
+    train.log): the `lightning` package adds a console handler of its own on import ("INFO: ..." twice on the
+    console, and the run file got its lines twice), and its subpackages stop propagating when imported before
+    Hydra's logging (a process that imported them earlier)."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
+            logger.removeHandler(handler)
+        logger.propagate = True
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
@@ -66,7 +69,7 @@ def main(cfg: DictConfig) -> float | None:
     from gankit.run import build_run, fit, main_metric, record_failure
 
     label_run(cfg)
-    log_to_the_run_file()
+    lightning_through_hydra()
     continued = (run_dir / LAST).is_file()  # the directory holds a run: a failure leaves it as it was
     try:
         with record.unchanged_on_failure(run_dir, resume_record(run_dir), log_length) if continued else nullcontext():

@@ -71,3 +71,8 @@ def test_optuna_searches_learning_rates_and_d_steps_on_the_main_metric(tmp_path)
     assert set(found["best_params"]) == {"gan.optimizer_g.lr", "gan.optimizer_d.lr", "gan.d_steps"}
     values = [json.loads((tmp_path / "search" / j / "metrics.json").read_text())["eval/reverse_kl"] for j in "01"]
     assert found["best_value"] == min(values)  # metrics.goal of the toy metrics: minimize reverse KL
+    printed = result.stdout + result.stderr
+    assert "\x1b[" not in printed and "setup plugin" not in printed  # Optuna's lines in Hydra's format
+    assert "A new study created" in printed
+    assert printed.count("GPU available") == 2  # Lightning's line once a run (not again by its own handler)
+    assert (tmp_path / "search" / "0" / "train.log").read_text().count("GPU available") == 1
