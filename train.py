@@ -49,7 +49,7 @@ def refuse(cfg: DictConfig, error: ConfigError) -> None:
 
 def lightning_through_hydra() -> None:
     """Lightning's messages once each, through the handlers Hydra gave the root logger (the console and the run's
-    train.log): the `lightning` package adds a console handler of its own on import ("INFO: ..." twice on the
+    train.log): `import lightning` adds a console handler of its own ("INFO: ..." twice on the
     console, and the run file got its lines twice), and its subpackages stop propagating when imported before
     Hydra's logging (a process that imported them earlier)."""
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):

@@ -23,12 +23,12 @@ def generator_step(gan: GAN, real: torch.Tensor, fake: torch.Tensor) -> PlayerSt
     """The G update's view, with D frozen as the loop's toggle_optimizer leaves it."""
     gan.discriminator.requires_grad_(False)
     logits, features = gan.discriminate(fake)
-    return PlayerStep(gan=gan, real=real, fake=fake, fake_logits=logits, fake_features=features)
+    return PlayerStep(game=gan.game, real=real, fake=fake, fake_logits=logits, fake_features=features)
 
 
 def discriminator_step(gan: GAN, real: torch.Tensor, fake: torch.Tensor) -> PlayerStep:
     """The D update's view of a real and a (detached) generated batch."""
     real_logits, real_features = gan.discriminate(real)
     fake_logits, fake_features = gan.discriminate(fake.detach())
-    return PlayerStep(gan=gan, real=real, fake=fake.detach(), fake_logits=fake_logits, fake_features=fake_features,
-                      real_logits=real_logits, real_features=real_features)
+    return PlayerStep(game=gan.game, real=real, fake=fake.detach(), fake_logits=fake_logits,
+                      fake_features=fake_features, real_logits=real_logits, real_features=real_features)

@@ -87,9 +87,9 @@ def test_schedulers_are_stepped_by_the_module():
 
 
 def test_discriminator_features_feed_techniques(monkeypatch):
-    from gankit.tricks import Technique
+    from gankit.tricks import Trick
 
-    class Probe(Technique):
+    class Probe(Trick):
         def __init__(self):
             super().__init__()
             self.shapes = []

@@ -3,7 +3,6 @@ optimizer steps) and names the epoch without Lightning's "/-2"; removing it remo
 
 import lightning.pytorch as pl
 import pytest
-
 from hydra import compose, initialize_config_dir
 
 from gankit.callbacks.progress import ProgressBar

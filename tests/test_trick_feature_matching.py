@@ -91,14 +91,14 @@ def test_an_intermediate_layer_can_be_matched():
     generator, discriminator = players("mlp")
     technique = FeatureMatching(layer="body.1")  # the first hidden layer's activations
     gan = GAN(generator, discriminator, None, None, None)
-    technique.setup(gan)
+    technique.setup(gan.game)
     real = torch.randn(8, 2)
     assert g_step(technique, generator, discriminator, real, real.clone()).item() == 0.0
     loss = g_step(technique, generator, discriminator, real, generator(torch.randn(8, 4)))
     loss.backward()
     assert next(generator.parameters()).grad is not None
     with pytest.raises(ConfigError, match="layer=head.x is not a layer of the discriminator; choose one of: body"):
-        FeatureMatching(layer="head.x").setup(gan)
+        FeatureMatching(layer="head.x").setup(gan.game)
 
 
 @pytest.mark.parametrize("layer", [None, "body.2"])

@@ -13,8 +13,8 @@ from gankit.tricks.historical_averaging import HistoricalAveraging
 
 
 def step_of(generator, discriminator):
-    gan = SimpleNamespace(generator=generator, discriminator=discriminator)
-    return PlayerStep(gan=gan, real=None, fake=None, fake_logits=None, fake_features=None)
+    game = SimpleNamespace(generator=generator, discriminator=discriminator)  # what the trick reads of a Game
+    return PlayerStep(game=game, real=None, fake=None, fake_logits=None, fake_features=None)
 
 
 def test_zero_at_the_first_step_with_zero_gradient():

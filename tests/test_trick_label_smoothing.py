@@ -16,11 +16,10 @@ MLP = ["model=mlp", "dataset=ring", "model.generator.hidden=[8]", "model.discrim
 
 
 def smoothed_loss(make_config, *overrides):
-    """The D loss a run with trick=label_smoothing trains with (after the technique's setup)."""
+    """The D loss a run with trick=label_smoothing trains with (once fitting started: the tricks' wraps)."""
     _, gan, _ = build_run(make_config("trick=label_smoothing", *MLP, *overrides))
-    for technique in gan.tricks.values():
-        technique.setup(gan)
-    return gan.loss.discriminator_loss
+    gan.on_fit_start()
+    return gan.discriminator_loss
 
 
 def minimiser(loss, link):
@@ -68,12 +67,12 @@ def gan_with(discriminator_loss):
                losses.GANLoss(discriminator_loss, losses.nonsaturating_generator), None, None)
 
 
-def test_a_gan_built_by_hand_gets_the_target_bound():
+def test_a_loss_given_by_hand_gets_the_target_bound_and_the_loss_itself_is_left_alone():
     gan = gan_with(losses.bce_discriminator)
-    LabelSmoothing(0.9).setup(gan)
-    assert gan.loss.discriminator_loss.keywords == {"real_target": 0.9}
+    assert LabelSmoothing(0.9).wrap_discriminator_loss(gan.loss.discriminator_loss).keywords == {"real_target": 0.9}
+    assert gan.loss.discriminator_loss is losses.bce_discriminator
     with pytest.raises(ConfigError, match="loss=hinge has none"):
-        LabelSmoothing(0.9).setup(gan_with(losses.hinge_discriminator))
+        LabelSmoothing(0.9).wrap_discriminator_loss(losses.hinge_discriminator)
 
 
 def test_a_conflicting_target_is_refused(make_config):
@@ -82,6 +81,6 @@ def test_a_conflicting_target_is_refused(make_config):
                                           "trick.label_smoothing.alpha only$"):
         build_run(make_config("trick=label_smoothing", "+loss.discriminator.real_target=1.0", *MLP))
     with pytest.raises(ConfigError, match="alpha=0.9 disagrees with discriminator_loss.real_target=1.0"):  # by hand
-        LabelSmoothing(0.9).setup(gan_with(functools.partial(losses.bce_discriminator, real_target=1.0)))
+        LabelSmoothing(0.9).wrap_discriminator_loss(functools.partial(losses.bce_discriminator, real_target=1.0))
     with pytest.raises(ConfigError, match=r"alpha must be in \(0, 1\]"):
         LabelSmoothing(1.5)

@@ -14,12 +14,12 @@ from gankit.data.toy import Ring, ToyDataModule
 from gankit.gan import GAN
 from gankit.models.dcgan import DCGANDiscriminator
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 from gankit.tricks.unrolled import Unrolled
 from tests.players import gan_of
 
 
-class GeneratorGradients(Technique):
+class GeneratorGradients(Trick):
     """Records G's loss gradient (w.r.t. the fake batch) and D's state around each G update."""
 
     def __init__(self, inner):
@@ -27,11 +27,11 @@ class GeneratorGradients(Technique):
         self.inner, self.seen = inner, []
 
     def generator_term(self, step):
-        gan = step.gan
-        before = {k: v.clone() for k, v in gan.discriminator.state_dict().items()}
-        term = self.inner.generator_term(step) if self.inner else gan.loss.generator_loss(step.fake_logits)
+        game = step.game
+        before = {k: v.clone() for k, v in game.discriminator.state_dict().items()}
+        term = self.inner.generator_term(step) if self.inner else game.generator_loss(step.fake_logits)
         (grad,) = torch.autograd.grad(term, step.fake, retain_graph=True)
-        after = gan.discriminator.state_dict()
+        after = game.discriminator.state_dict()
         self.seen.append((grad, all(torch.equal(before[k], after[k]) for k in before)))
         return None
 
@@ -112,26 +112,27 @@ def reference_objective(start, real, fake, second_order=True, fresh_moments=Fals
     return -minus_value(theta, real, fake) if real_term else -F.softplus(d_of(theta, fake)).mean()
 
 
-class Reference(Technique):
+class Reference(Trick):
     """Keeps D's weights and Adam state before each D update; at each G update, G's gradient from the unrolled
     technique and from the reference (and from wrong variants of it)."""
 
-    def __init__(self):
+    def __init__(self, unrolled: Unrolled):
         super().__init__()
         self.start, self.seen = None, []
+        self.unrolled = [unrolled]  # in a list: not a submodule of this one
 
     def discriminator_term(self, step):
-        optimizer = step.gan.optimizers(use_pl_optimizer=False)[1]
+        optimizer = step.game.optimizer("discriminator")
         state = optimizer.state
         self.start = {n: (p.detach().clone(), state[p]["exp_avg"].clone(), state[p]["exp_avg_sq"].clone(),
                           int(state[p]["step"])) if p in state else
                       (p.detach().clone(), torch.zeros_like(p), torch.zeros_like(p), 0)
-                      for n, p in step.gan.discriminator.named_parameters()}
+                      for n, p in step.game.discriminator.named_parameters()}
 
     def generator_term(self, step):
-        generator = list(step.gan.generator.parameters())
+        generator = list(step.game.generator.parameters())
         gradient = lambda objective: torch.autograd.grad(objective, generator, retain_graph=True)  # noqa: E731
-        got = gradient(step.gan.tricks["unrolled"].generator_term(step))
+        got = gradient(self.unrolled[0].generator_term(step))
         variants = {"reference": {}, "first order": {"second_order": False}, "fresh moments": {"fresh_moments": True},
                     "lr x 2": {"lr": 2 * LR}, "fake term only": {"real_term": False}}
         wanted = {name: gradient(reference_objective(self.start, step.real, step.fake, **options))
@@ -143,8 +144,9 @@ def test_g_gradient_equals_k_explicit_adam_steps_from_the_d_this_iteration_start
     torch.manual_seed(0)
     adam = functools.partial(torch.optim.Adam, lr=LR, betas=BETAS, eps=EPS)
     loss = losses.GANLoss(losses.bce_discriminator, losses.minimax_generator)
+    unrolled = Unrolled(steps=STEPS)
     gan = GAN(MLPGenerator(4, [2], hidden=[8]), MLPDiscriminator([2], hidden=[8]), loss, adam, adam,
-              tricks=torch.nn.ModuleDict({"reference": Reference(), "unrolled": Unrolled(steps=STEPS)}))
+              tricks=torch.nn.ModuleDict({"reference": Reference(unrolled), "unrolled": unrolled}))
     pl.Trainer(max_steps=8, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                enable_model_summary=False).fit(gan, datamodule=ToyDataModule(Ring(), batch_size=16,
                                                                               batches_per_epoch=4))
@@ -166,4 +168,4 @@ def test_an_optimizer_the_look_ahead_does_not_unroll_is_refused_in_one_line():
         d = optimizer(gan.discriminator.parameters(), lr=0.1, momentum=0.9)
         gan.optimizers = lambda use_pl_optimizer=True, d=d: [None, d]
         with pytest.raises(ConfigError, match=said):
-            Unrolled().setup(gan)
+            Unrolled().setup(gan.game)

@@ -20,7 +20,7 @@ GENERATORS = {
 def vbn_gan(family, size=8):
     gan = GAN(GENERATORS[family](), None, None, None, None)
     technique = ReferenceBatch(latent_dim=4, size=size)
-    technique.setup(gan)
+    technique.setup(gan.game)
     return gan, technique
 
 
@@ -99,7 +99,7 @@ def test_a_generator_without_vbn_layers_is_refused(make_config):
     _, gan, _ = build_run(make_config("trick=virtual_batch_norm", "model=mlp", "dataset=ring",
                                       "model.generator.norm=null"))
     with pytest.raises(ConfigError, match="trick=virtual_batch_norm found no VirtualBatchNorm layer"):
-        gan.tricks["virtual_batch_norm"].setup(gan)
+        gan.tricks["virtual_batch_norm"].setup(gan.game)
 
 
 def test_the_reference_noise_is_checkpointed_and_resumed(make_config, tmp_path):
@@ -120,7 +120,7 @@ def test_the_reference_noise_is_checkpointed_and_resumed(make_config, tmp_path):
 def test_it_builds_from_the_model_configs(make_config):
     for model in (["model=mlp", "dataset=ring"], ["model.generator.width=8", "model.discriminator.width=8"]):
         _, gan, _ = build_run(make_config("trick=virtual_batch_norm", *model))
-        gan.tricks["virtual_batch_norm"].setup(gan)
+        gan.tricks["virtual_batch_norm"].setup(gan.game)
         assert any(isinstance(m, VirtualBatchNorm) for m in gan.generator.modules())
         assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in gan.generator.modules())
         assert gan.sample(2).shape[0] == 2

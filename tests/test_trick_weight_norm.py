@@ -82,5 +82,5 @@ def test_the_presets_initialise_d_from_data_once_and_fix_its_hidden_scales(make_
     assert technique.state_dict()["_extra_state"] == {"initialised": True}
     fitted = [scale(m).detach().clone() for m in layers]
     assert not any(torch.equal(b, f) for b, f in zip(built, fitted, strict=True))  # set from the data
-    technique.setup(gan)  # as a resumed run's: initialised already, so nothing changes
+    technique.setup(gan.game)  # as a resumed run's: initialised already, so nothing changes
     assert all(torch.equal(f, scale(m)) for f, m in zip(fitted, layers, strict=True))

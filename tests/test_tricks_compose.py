@@ -128,3 +128,11 @@ def test_no_technique_is_named_outside_its_own_files():
         text = path.read_text().lower()
         named = [n for n in names if re.search(rf"\b{n}", text)]
         assert not named, f"{path.relative_to(ROOT)} names {named}"
+
+
+def test_tricks_see_the_gan_only_through_the_game():
+    """No trick reaches into the LightningModule: optimizers by position, a rebound loss, the trainer's data."""
+    leaks = re.compile(r"optimizers\(|\.loss\.[a-z_]* =|trainer\.datamodule|step\.gan\b|\bgan\.trainer\b")
+    for path in (ROOT / "src/gankit/tricks").glob("*.py"):
+        found = [line.strip() for line in path.read_text().splitlines() if leaks.search(line)]
+        assert not found, f"{path.name}: {found}"

@@ -22,9 +22,12 @@ from torch import Tensor, nn
 import gankit
 from gankit import arguments
 from gankit.errors import BadArgument, ConfigError
+from gankit.game import Game
 from gankit.losses import GANLoss
 from gankit.step import PlayerStep
+from gankit.tricks import BUILD_PHASES, INPUT_PHASES
 
+PLAYERS = ("generator", "discriminator")  # the order of configure_optimizers' optimizers
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
 
@@ -86,11 +89,14 @@ class GAN(pl.LightningModule):
         self.automatic_optimization = False
         self.tricks = tricks if tricks is not None else nn.ModuleDict()
         _check_one_replacement(self.tricks)
-        for technique in sorted(self.tricks.values(), key=lambda t: t.build_order):
-            generator, discriminator = technique.build(generator, discriminator)
+        for trick in sorted(self.tricks.values(), key=lambda t: BUILD_PHASES.index(t.build_phase)):
+            generator, discriminator = trick.build(generator, discriminator)
+        self._input_transforms = sorted(self.tricks.values(), key=lambda t: INPUT_PHASES.index(t.input_phase))
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
+        self._discriminator_loss: Callable | None = None  # the loss with the tricks' wraps, once fitting starts
+        self.game = Game(self)  # what the tricks see of this module
         self.latent_dim: int = generator.latent_dim
         self.d_steps, self.g_steps = int(d_steps), int(g_steps)
         self._factories = (optimizer_g, optimizer_d, scheduler_g, scheduler_d)
@@ -138,8 +144,8 @@ class GAN(pl.LightningModule):
         (P = B unless D scores groups). `parameters`: D's parameters to use instead of its own (by name, as
         torch.func.functional_call takes them); `keep_state`: D's buffers (BatchNorm statistics, power
         iterations) are left as they were."""
-        for technique in sorted(self.tricks.values(), key=lambda t: t.input_order):
-            x = technique.discriminator_input(x)
+        for trick in self._input_transforms:
+            x = trick.discriminator_input(x)
         if parameters is None and not keep_state:
             return self.discriminator(x)
         tensors = dict(parameters) if parameters is not None else dict(self.discriminator.named_parameters())
@@ -168,8 +174,8 @@ class GAN(pl.LightningModule):
     def evaluate_techniques(self) -> dict[str, float]:
         """What the techniques measure themselves at an evaluation, {name: value} (most have nothing)."""
         values: dict[str, float] = {}
-        for technique in self.tricks.values():
-            values.update(technique.evaluate(self))
+        for trick in self.tricks.values():
+            values.update(trick.evaluate(self.game))
         return values
 
     def technique_protocols(self) -> dict:
@@ -195,9 +201,20 @@ class GAN(pl.LightningModule):
         schedulers = [f(o) for f, o in ((scheduler_g, opt_g), (scheduler_d, opt_d)) if f]
         return [opt_g, opt_d], schedulers
 
+    def optimizer_of(self, player: str) -> torch.optim.Optimizer:
+        """The torch optimizer of 'generator' or 'discriminator' (as configure_optimizers made them)."""
+        return self.optimizers(use_pl_optimizer=False)[PLAYERS.index(player)]
+
+    def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        """D's loss: the loss option's, wrapped by the tricks (Trick.wrap_discriminator_loss)."""
+        return (self._discriminator_loss or self.loss.discriminator_loss)(real_logits, fake_logits)
+
     def on_fit_start(self) -> None:
+        loss = self.loss.discriminator_loss
         for trick in self.tricks.values():
-            trick.setup(self)
+            trick.setup(self.game)
+            loss = trick.wrap_discriminator_loss(loss)
+        self._discriminator_loss = loss
 
     def logging_batch(self) -> bool:
         """Whether the loggers receive this batch's values: Lightning's rule (every `log_every_n_steps`-th batch,
@@ -245,10 +262,10 @@ class GAN(pl.LightningModule):
         self.toggle_optimizer(opt)
         real_logits, real_features = self.discriminate(real)  # [P], [P, F]
         fake_logits, fake_features = self.discriminate(fake)
-        step = PlayerStep(gan=self, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features,
+        step = PlayerStep(game=self.game, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features,
                           real_logits=real_logits, real_features=real_features)
         replaced = any(t.replaces_discriminator_loss for t in self.tricks.values())
-        loss = real_logits.new_zeros(()) if replaced else self.loss.discriminator_loss(real_logits, fake_logits)
+        loss = real_logits.new_zeros(()) if replaced else self.discriminator_loss(real_logits, fake_logits)
         loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
         grad_norm = self._backward_and_step(loss, opt, "discriminator", self.discriminator)
         values = {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
@@ -261,7 +278,7 @@ class GAN(pl.LightningModule):
     def _generator_update(self, real: Tensor, fake: Tensor, opt) -> None:
         self.toggle_optimizer(opt)
         fake_logits, fake_features = self.discriminate(fake)  # D is frozen: no grads for it
-        step = PlayerStep(gan=self, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features)
+        step = PlayerStep(game=self.game, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features)
         replaced = any(t.replaces_generator_loss for t in self.tricks.values())
         loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
         loss = loss + sum(self._extra_terms("generator_term", step), loss.new_zeros(()))

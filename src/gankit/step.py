@@ -9,14 +9,14 @@ import torch
 from torch import Tensor, nn
 
 if TYPE_CHECKING:
-    from gankit.gan import GAN
+    from gankit.game import Game
 
 
 @dataclass(kw_only=True)
 class PlayerStep:
     """Tensors of one D or G update; D's outputs on real data are computed on first use."""
 
-    gan: GAN  # gan.discriminate(x) scores a batch as the update does (the techniques' input transforms)
+    game: Game  # what a trick sees of the GAN: game.discriminate(x) scores a batch as the update does
     real: Tensor  # [B, *data_shape]
     fake: Tensor  # [B, *data_shape]; detached in a D update
     fake_logits: Tensor  # [P]: P = B, or B / m when D scores packs of m samples
@@ -26,16 +26,16 @@ class PlayerStep:
 
     @property
     def discriminator(self) -> nn.Module:
-        return self.gan.discriminator
+        return self.game.discriminator
 
     @property
     def generator(self) -> nn.Module:
-        return self.gan.generator
+        return self.game.generator
 
     def real_outputs(self) -> tuple[Tensor, Tensor]:
         """(logits, features) of D on the real batch; in a G update they carry no gradient and leave D's
         state (BatchNorm running statistics) as it was."""
         if self.real_logits is None:
             with torch.no_grad():
-                self.real_logits, self.real_features = self.gan.discriminate(self.real, keep_state=True)
+                self.real_logits, self.real_features = self.game.discriminate(self.real, keep_state=True)
         return self.real_logits, self.real_features

@@ -139,7 +139,7 @@ def quiet_lightning():
             warnings.filterwarnings("ignore", message="predict returned None")
             yield
     finally:
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
 

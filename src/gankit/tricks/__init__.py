@@ -1,10 +1,17 @@
-"""Training techniques that plug into the GAN loop ("trick" is the config group, `Technique` the class).
+"""Training techniques that plug into the GAN loop: one name, "trick", for the config group (`trick=...`), the
+class (`Trick`) and the GAN's attribute (`GAN.tricks`, the checkpoint's `tricks.*` keys).
 
-A technique is an nn.Module subclass of `Technique`: its state lives in buffers or submodules, so it is
-checkpointed and synchronised; the loop calls the hooks below and never names a technique. The kinds:
+A trick is an nn.Module subclass of `Trick`: its state lives in buffers or submodules, so it is checkpointed and
+synchronised; the loop calls the hooks below and never names a trick. It sees the GAN only through a
+`gankit.game.Game` (the players, D's scoring, the optimizers by name, the losses, the update count, the data). The
+kinds:
 
-- build: change G and D once, when the GAN is built (before optimisers, checkpoints and DDP);
-- discriminator_input: transform every batch D sees, real and generated, in every caller of D;
+- build: change G and D once, when the GAN is built (before optimisers, checkpoints and DDP), in the phases of
+  BUILD_PHASES (`build_phase`);
+- setup: once when fitting starts, with the Game;
+- discriminator_input: transform every batch D sees, real and generated, in every caller of D, in the phases of
+  INPUT_PHASES (`input_phase`);
+- wrap_discriminator_loss: D's loss function as every D update (and a look-ahead) uses it (label smoothing);
 - discriminator_term / generator_term: an extra loss term for one player's update;
 - evaluation_generator: the network that sampling, figures and metrics use instead of G;
 - after_step: react to a player's optimizer step (running means, EMA);
@@ -14,34 +21,45 @@ checkpointed and synchronised; the loop calls the hooks below and never names a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 
 if TYPE_CHECKING:
-    from gankit.gan import GAN
+    from gankit.game import Game
     from gankit.step import PlayerStep
 
+# The build hooks run phase by phase: the networks are reshaped (PacGAN's input, the semi-supervised head), then
+# their layers reparametrised (spectral and weight norm), then copied (the EMA of G) once final.
+BUILD_PHASES = ("reshape", "reparametrise", "copy")
+# The input transforms run phase by phase: per sample (augmentations), then grouping samples (PacGAN's packs).
+INPUT_PHASES = ("per_sample", "grouped")
 
-class Technique(nn.Module):
+
+class Trick(nn.Module):
     """Base class: every hook is optional; a term hook returns an extra loss term or None."""
 
-    replaces_generator_loss: bool = False  # True: G minimises only the techniques' terms
-    replaces_discriminator_loss: bool = False  # True: D minimises only the techniques' terms
+    replaces_generator_loss: bool = False  # True: G minimises only the tricks' terms
+    replaces_discriminator_loss: bool = False  # True: D minimises only the tricks' terms
     scores_points: bool = True  # False: D scores groups of samples, so a per-point D(x) does not exist
-    build_order: int = 1  # build hooks run in this order: 0 reshapes networks, 1 reparametrises, 2 copies them
-    input_order: int = 1  # input transforms run in this order: 1 per sample (augmentations), 2 groups samples
+    build_phase: str = "reparametrise"  # one of BUILD_PHASES
+    input_phase: str = "per_sample"  # one of INPUT_PHASES
 
     def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
         """(G, D) to train, called once in GAN.__init__; may change them in place or wrap them."""
         return generator, discriminator
 
-    def setup(self, gan: GAN) -> None:
+    def setup(self, game: Game) -> None:
         """Called once when fitting starts (check compatibility, register hooks, take snapshots)."""
 
     def discriminator_input(self, x: Tensor) -> Tensor:
         """What D sees for a batch x [B, *data_shape] (every call of D goes through GAN.discriminate)."""
         return x
+
+    def wrap_discriminator_loss(self, loss: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+        """D's loss function (real logits, fake logits) -> loss, as the loop will use it; called after setup."""
+        return loss
 
     def discriminator_term(self, step: PlayerStep) -> Tensor | None:
         return None
@@ -56,7 +74,7 @@ class Technique(nn.Module):
     def after_step(self, player: str, network: nn.Module) -> None:
         """Called after `player` ('generator' or 'discriminator') took an optimizer step."""
 
-    def evaluate(self, gan: GAN) -> dict[str, float]:
+    def evaluate(self, game: Game) -> dict[str, float]:
         """{name: value} measured by the technique at each evaluation (logged as eval/<name>); {}: none."""
         return {}
 

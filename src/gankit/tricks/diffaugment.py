@@ -19,7 +19,7 @@ from torch import Tensor
 
 from gankit import arguments
 from gankit.errors import BadArgument, ConfigError
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 
 def color(x: Tensor) -> Tensor:
@@ -60,7 +60,7 @@ def cutout(x: Tensor, ratio: float = 0.5) -> Tensor:
 TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-class DiffAugment(Technique):
+class DiffAugment(Trick):
     """Applies the `policy` transforms, in order, to every image batch D sees during training."""
 
     def __init__(self, policy: str = "color,translation,cutout", data_shape: Sequence[int] | None = None):

@@ -19,13 +19,13 @@ import torch
 from torch import nn
 
 from gankit import arguments
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 
-class EMAGenerator(Technique):
+class EMAGenerator(Trick):
     """Keeps `average`, an EMA copy of G (decay 0.999), and offers it as the generator for evaluation."""
 
-    build_order = 2  # copy G after every other build hook changed it
+    build_phase = "copy"  # G copied after every other build hook changed it
 
     def __init__(self, decay: float = 0.999, warmup: bool = True):
         super().__init__()

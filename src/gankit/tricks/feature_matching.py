@@ -10,10 +10,10 @@ from torch import Tensor, nn
 
 from gankit import arguments
 from gankit.errors import BadArgument
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 if TYPE_CHECKING:
-    from gankit.gan import GAN
+    from gankit.game import Game
     from gankit.step import PlayerStep
 
 
@@ -27,7 +27,7 @@ def absolute_error(real_mean: Tensor, fake_mean: Tensor) -> Tensor:
     return (real_mean - fake_mean).abs().mean()
 
 
-class FeatureMatching(Technique):
+class FeatureMatching(Trick):
     """G's objective: `weight` * distance between batch means of D's features on real and fake data.
 
     `layer` names a submodule of D (e.g. "body.1"); None takes the features D returns, its last
@@ -50,8 +50,8 @@ class FeatureMatching(Technique):
         self._check_layer(discriminator)
         return generator, discriminator
 
-    def setup(self, gan: GAN) -> None:
-        self._check_layer(gan.discriminator)
+    def setup(self, game: Game) -> None:
+        self._check_layer(game.discriminator)
 
     def _check_layer(self, discriminator: nn.Module) -> None:
         names = [name for name, _ in discriminator.named_modules() if name]
@@ -64,19 +64,19 @@ class FeatureMatching(Technique):
             fake = step.fake_features  # [B, F], carries G's gradient through the frozen D
             real = step.real_outputs()[1]  # [B, F], no gradient
         else:
-            fake = self._layer_output(step.gan, step.fake)
+            fake = self._layer_output(step.game, step.fake)
             with torch.no_grad():
-                real = self._layer_output(step.gan, step.real)
+                real = self._layer_output(step.game, step.real)
         return self.weight * self.distance(real.mean(0), fake.mean(0))
 
-    def _layer_output(self, gan: GAN, x: Tensor) -> Tensor:
+    def _layer_output(self, game: Game, x: Tensor) -> Tensor:
         """Output of D's submodule `layer` on x, flattened to [P, F]; D's state (BatchNorm statistics) is kept."""
         seen: list[Tensor] = []
-        handle = gan.discriminator.get_submodule(self.layer).register_forward_hook(
+        handle = game.discriminator.get_submodule(self.layer).register_forward_hook(
             lambda module, args, output: seen.append(output)
         )
         try:
-            gan.discriminate(x, keep_state=True)
+            game.discriminate(x, keep_state=True)
         finally:
             handle.remove()
         return seen[-1].flatten(1)

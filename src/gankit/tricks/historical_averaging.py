@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from gankit import arguments
 from gankit.errors import BadArgument
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 PLAYERS = ("generator", "discriminator")  # the player names the loop passes to after_step
 
@@ -58,7 +58,7 @@ class RunningMean(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
-class HistoricalAveraging(Technique):
+class HistoricalAveraging(Trick):
     """Adds weight * ||theta - running mean of theta||^2 to the losses of `players` (generator, discriminator)."""
 
     def __init__(self, weight: float = 1e-3, players: Sequence[str] = PLAYERS):

@@ -2,8 +2,9 @@
 
 With real target alpha the D loss -alpha log D(x) - (1 - alpha) log(1 - D(x)) is minimised at
 D(x) = alpha; smoothing the fake targets too would be two-sided, which the paper advises against.
-alpha lives in this technique only: it checks, when built, that the loss has such a target, and binds
-the target to alpha when fitting starts.
+alpha lives in this trick only: it checks, when built, that the loss has such a target, and wraps D's loss
+with the target bound to alpha when fitting starts (Trick.wrap_discriminator_loss: the loss object is left as
+it was).
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from gankit import arguments
 from gankit.errors import BadArgument, ConfigError
-from gankit.tricks import Technique
-
-if TYPE_CHECKING:
-    from gankit.gan import GAN
+from gankit.tricks import Trick
 
 WITH_TARGET = "minimax, nonsaturating, least_squares"  # conf/loss options whose D loss takes real_target
 
@@ -43,7 +40,7 @@ def _check(loss: Callable, alpha: float) -> None:
                                    "set the target with {key} only")
 
 
-class LabelSmoothing(Technique):
+class LabelSmoothing(Trick):
     """Sets D's target on real data to `alpha` (0.9 in the paper); refuses losses without one (hinge, wasserstein)."""
 
     def __init__(self, alpha: float = 0.9, discriminator_loss: Callable | None = None):
@@ -52,7 +49,6 @@ class LabelSmoothing(Technique):
         if discriminator_loss is not None:
             _check(discriminator_loss, self.alpha)
 
-    def setup(self, gan: GAN) -> None:
-        loss = gan.loss.discriminator_loss
+    def wrap_discriminator_loss(self, loss: Callable) -> Callable:
         _check(loss, self.alpha)
-        gan.loss.discriminator_loss = functools.partial(loss, real_target=self.alpha)
+        return functools.partial(loss, real_target=self.alpha)

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from gankit import arguments
 from gankit.errors import BadArgument, ConfigError
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -43,12 +43,12 @@ def _widened(layer: nn.Module, factor: int) -> nn.Module:
     return wide
 
 
-class PacGAN(Technique):
+class PacGAN(Trick):
     """Packs `pack` samples for D (m = 2, 3, 4 in the paper); the batch size must be a multiple of m."""
 
     scores_points = False
-    build_order = 0  # reshape D before any reparametrisation (spectral norm) wraps its layers
-    input_order = 2  # pack after per-sample transforms (augmentations)
+    build_phase = "reshape"  # D reshaped before any reparametrisation (spectral norm) wraps its layers
+    input_phase = "grouped"  # packs made after per-sample transforms (augmentations)
 
     def __init__(self, pack: int = 2, batch_size: int | None = None):
         super().__init__()

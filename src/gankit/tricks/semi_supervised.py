@@ -27,10 +27,10 @@ from torch import Tensor, nn
 from gankit import arguments
 from gankit.data.labelled import CyclingBatches, labelled_subset
 from gankit.errors import BadArgument, ConfigError
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 if TYPE_CHECKING:
-    from gankit.gan import GAN
+    from gankit.game import Game
     from gankit.step import PlayerStep
 
 
@@ -125,10 +125,10 @@ class ParameterAverage(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
-class SemiSupervised(Technique):
+class SemiSupervised(Trick):
     """D with K class logits, its supervised loss on the labelled subset and its test error (see the module)."""
 
-    build_order = 0  # the head is replaced before reparametrisations (weight/spectral norm) wrap its layers
+    build_phase = "reshape"  # the head is replaced before reparametrisations (weight/spectral norm) wrap its layers
 
     def __init__(self, num_classes: int = 10, per_class: int = 10, label_seed: int = 0, batch_size: int = 100,
                  weight: float = 1.0, gan: bool = True, average_decay: float | None = 0.9999,
@@ -155,16 +155,16 @@ class SemiSupervised(Technique):
 
     # --- data -------------------------------------------------------------------------------
 
-    def setup(self, gan: GAN) -> None:
-        datamodule = gan.trainer.datamodule
+    def setup(self, game: Game) -> None:
+        datamodule = game.data
         if not all(hasattr(datamodule, k) for k in ("train_labels", "test_images", "test_labels")):
             raise ConfigError("trick=semi_supervised needs labelled data (dataset=digits, mnist, fashion_mnist, "
                               f"cifar10 or svhn); {type(datamodule).__name__} has no labels")
-        if not gan.scores_points:
+        if not game.scores_points:
             raise ConfigError("trick=semi_supervised classifies single samples, but D scores groups of samples "
                               "here (trick=pacgan); choose one of them")
         self.use_data(datamodule.train_examples, datamodule.train_labels, datamodule.test_images,
-                      datamodule.test_labels, gan.device, rank=gan.global_rank)
+                      datamodule.test_labels, game.device, rank=game.rank)
         self._protocol = {"test_error": {
             "metric": "% of test images whose largest of D's class logits is not their label",
             "classifier": (f"D with a running average of its parameters (decay {self.average.decay} a D step); "
@@ -199,13 +199,13 @@ class SemiSupervised(Technique):
     # --- training ---------------------------------------------------------------------------
 
     @staticmethod
-    def _wrapper(gan: GAN) -> ClassLogits:
-        return next(m for m in gan.discriminator.modules() if isinstance(m, ClassLogits))
+    def _wrapper(game: Game) -> ClassLogits:
+        return next(m for m in game.discriminator.modules() if isinstance(m, ClassLogits))
 
     def discriminator_term(self, step: PlayerStep) -> Tensor:
-        images, labels = self.labelled_batch(step.gan.d_updates)
-        with self._wrapper(step.gan).classes():
-            class_logits, _ = step.gan.discriminate(images)  # [B, K]
+        images, labels = self.labelled_batch(step.game.d_updates)
+        with self._wrapper(step.game).classes():
+            class_logits, _ = step.game.discriminate(images)  # [B, K]
         return self.weight * F.cross_entropy(class_logits, labels)
 
     def after_step(self, player: str, network: nn.Module) -> None:
@@ -215,32 +215,26 @@ class SemiSupervised(Technique):
     # --- evaluation -------------------------------------------------------------------------
 
     @torch.no_grad()
-    def test_error(self, gan: GAN, parameters: dict[str, Tensor] | None = None) -> float:
+    def test_error(self, game: Game, parameters: dict[str, Tensor] | None = None) -> float:
         """% of the test split misclassified by D (eval mode: no noise, no augmentation), with `parameters`
         instead of D's own when given."""
         images, labels = self._test
-        modes = [(module, module.training) for module in gan.modules()]  # restored exactly afterwards
-        gan.eval()
         wrong = 0
-        try:
-            with self._wrapper(gan).classes():
-                for start in range(0, len(labels), self.eval_batch):
-                    x = images[start:start + self.eval_batch].to(gan.device)
-                    class_logits, _ = gan.discriminate(x, parameters=parameters, keep_state=True)  # [b, K]
-                    wrong += int((class_logits.argmax(1).cpu() != labels[start:start + self.eval_batch]).sum())
-        finally:
-            for module, training in modes:
-                module.train(training)
+        with game.in_eval_mode(), self._wrapper(game).classes():
+            for start in range(0, len(labels), self.eval_batch):
+                x = images[start:start + self.eval_batch].to(game.device)
+                class_logits, _ = game.discriminate(x, parameters=parameters, keep_state=True)  # [b, K]
+                wrong += int((class_logits.argmax(1).cpu() != labels[start:start + self.eval_batch]).sum())
         return 100.0 * wrong / len(labels)
 
-    def evaluate(self, gan: GAN) -> dict[str, float]:
+    def evaluate(self, game: Game) -> dict[str, float]:
         if self._test is None:
             return {}
-        raw = self.test_error(gan)
+        raw = self.test_error(game)
         if self.average is None:
             return {"test_error": raw}
         averaged = self.average.parameters_by_name()
-        return {"test_error": self.test_error(gan, averaged) if averaged else raw, "test_error_raw": raw}
+        return {"test_error": self.test_error(game, averaged) if averaged else raw, "test_error_raw": raw}
 
     def evaluation_protocol(self) -> dict:
         return copy.deepcopy(self._protocol)

@@ -12,11 +12,11 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from gankit import arguments
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 from gankit.tricks.reparametrise import reparametrise
 
 
-class SpectralNorm(Technique):
+class SpectralNorm(Trick):
     """Spectral norm on D's layers, and on G's when `generator` is true."""
 
     def __init__(self, generator: bool = False, power_iterations: int = 1):

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from gankit import arguments
 from gankit.errors import ConfigError
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 Update = Callable[[Tensor, Tensor, dict, dict, int, dict], Tensor]  # (theta, grad, state, group, k, moments)
 
@@ -85,7 +85,7 @@ def _snapshot(discriminator: torch.nn.Module, optimizer: torch.optim.Optimizer, 
                   groups=[group_of.get(p) for _, p in named])
 
 
-class Unrolled(Technique):
+class Unrolled(Trick):
     """Replaces G's adversarial loss by V against D unrolled `steps` updates (5 and 10 in the paper)."""
 
     replaces_generator_loss = True
@@ -95,27 +95,23 @@ class Unrolled(Technique):
         self.steps = arguments.integer("steps", steps, at_least=1)
         self._start: _Start | None = None  # kept by each D update for the G update that follows it
 
-    @staticmethod
-    def _optimizer(gan) -> torch.optim.Optimizer:
-        return gan.optimizers(use_pl_optimizer=False)[1]  # D's
-
-    def setup(self, gan) -> None:
-        _rule(self._optimizer(gan))
+    def setup(self, game) -> None:
+        _rule(game.optimizer("discriminator"))
 
     def discriminator_term(self, step) -> None:
         """Keeps D and its optimizer state before this D update: where the next look-ahead starts."""
-        self._start = _snapshot(step.gan.discriminator, self._optimizer(step.gan), in_d_update=True)
+        self._start = _snapshot(step.game.discriminator, step.game.optimizer("discriminator"), in_d_update=True)
 
     def generator_term(self, step) -> Tensor:
-        gan = step.gan
-        optimizer = self._optimizer(gan)
-        start = self._start or _snapshot(gan.discriminator, optimizer, in_d_update=False)  # no D update yet
-        theta = self.look_ahead(gan, start, step.real, step.fake, _rule(optimizer))
-        real_logits, _ = gan.discriminate(step.real, parameters=theta, keep_state=True)  # [P]
-        fake_logits, _ = gan.discriminate(step.fake, parameters=theta, keep_state=True)
-        return -gan.loss.discriminator_loss(real_logits, fake_logits)  # V(theta_G, theta_D^K)
+        game = step.game
+        optimizer = game.optimizer("discriminator")
+        start = self._start or _snapshot(game.discriminator, optimizer, in_d_update=False)  # no D update yet
+        theta = self.look_ahead(game, start, step.real, step.fake, _rule(optimizer))
+        real_logits, _ = game.discriminate(step.real, parameters=theta, keep_state=True)  # [P]
+        fake_logits, _ = game.discriminate(step.fake, parameters=theta, keep_state=True)
+        return -game.discriminator_loss(real_logits, fake_logits)  # V(theta_G, theta_D^K)
 
-    def look_ahead(self, gan, start: _Start, real: Tensor, fake: Tensor, update: Update) -> dict[str, Tensor]:
+    def look_ahead(self, game, start: _Start, real: Tensor, fake: Tensor, update: Update) -> dict[str, Tensor]:
         """theta_D^K by name, a differentiable function of `fake` (G's batch, with its graph)."""
         theta = [t.clone().requires_grad_(trainable) for t, trainable in zip(start.theta, start.trainable, strict=True)]
         trained = [i for i, trainable in enumerate(start.trainable) if trainable]
@@ -123,9 +119,9 @@ class Unrolled(Technique):
         for k in range(self.steps):
             with torch.enable_grad():
                 current = dict(zip(start.names, theta, strict=True))  # theta_D^k
-                real_logits, _ = gan.discriminate(real, parameters=current, keep_state=True)
-                fake_logits, _ = gan.discriminate(fake, parameters=current, keep_state=True)
-                loss = gan.loss.discriminator_loss(real_logits, fake_logits)
+                real_logits, _ = game.discriminate(real, parameters=current, keep_state=True)
+                fake_logits, _ = game.discriminate(fake, parameters=current, keep_state=True)
+                loss = game.discriminator_loss(real_logits, fake_logits)
                 grads = torch.autograd.grad(loss, [theta[i] for i in trained], create_graph=True, allow_unused=True)
             for i, grad in zip(trained, grads, strict=True):
                 if grad is not None:  # None: a parameter D's loss does not reach

@@ -17,10 +17,10 @@ from torch import Tensor, nn
 
 from gankit import arguments
 from gankit.errors import BadArgument, ConfigError
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 
 if TYPE_CHECKING:
-    from gankit.gan import GAN
+    from gankit.game import Game
 
 
 class VirtualBatchNorm(nn.Module):
@@ -46,7 +46,7 @@ class VirtualBatchNorm(nn.Module):
         if self.reference is None:
             raise RuntimeError(
                 "VirtualBatchNorm has no reference statistics: the virtual_batch_norm technique records "
-                "them before each generator forward once its setup(gan) ran (GAN.on_fit_start calls it)"
+                "them before each generator forward once its setup(game) ran (GAN.on_fit_start calls it)"
             )
         ref_mean, ref_mean_sq, n = self.reference
         own_mean = x.mean(spatial, keepdim=True) if spatial else x  # [B, C, 1, 1]
@@ -62,7 +62,7 @@ class VirtualBatchNorm(nn.Module):
         return (x - mean) / std * self.weight.view(shape) + self.bias.view(shape)
 
 
-class ReferenceBatch(Technique):
+class ReferenceBatch(Trick):
     """Keeps the reference noise [size, latent_dim] (a buffer, checkpointed; under DDP broadcast from rank 0 at
     fit start) and feeds it to G before each forward."""
 
@@ -75,13 +75,13 @@ class ReferenceBatch(Technique):
         self._handles: list = []
         self._in_reference_pass = False
 
-    def setup(self, gan: GAN) -> None:
-        if self.noise.shape[1] != gan.latent_dim:
-            raise BadArgument("latent_dim", f"differs from the generator's latent_dim={gan.latent_dim}",
+    def setup(self, game: Game) -> None:
+        if self.noise.shape[1] != game.latent_dim:
+            raise BadArgument("latent_dim", f"differs from the generator's latent_dim={game.latent_dim}",
                               value=self.noise.shape[1], show_value=True, owner=self)
-        networks = {id(g): g for g in (gan.generator, gan.generator_for_evaluation)}.values()  # G, its EMA
+        networks = {id(g): g for g in (game.generator, game.evaluation_generator)}.values()  # G, its EMA
         self._layers = {id(g): [m for m in g.modules() if isinstance(m, VirtualBatchNorm)] for g in networks}
-        if not self._layers[id(gan.generator)]:
+        if not self._layers[id(game.generator)]:
             raise ConfigError(
                 "trick=virtual_batch_norm found no VirtualBatchNorm layer in the generator; "
                 "its norm was overridden or it takes no norm"

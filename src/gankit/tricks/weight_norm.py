@@ -20,7 +20,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from gankit import arguments
-from gankit.tricks import Technique
+from gankit.tricks import Trick
 from gankit.tricks.reparametrise import reparametrise
 
 
@@ -61,7 +61,7 @@ def data_dependent_init(forward: Callable[[Tensor], object], layers: list[nn.Mod
             hook.remove()
 
 
-class WeightNorm(Technique):
+class WeightNorm(Trick):
     """Weight norm on D's layers, and on G's when `generator` is true (the options below act on D only)."""
 
     def __init__(self, generator: bool = False, train_hidden_scale: bool = True, data_init: int = 0,
@@ -81,14 +81,14 @@ class WeightNorm(Technique):
                 layer.parametrizations.weight.original0.requires_grad_(False)
         return generator, discriminator
 
-    def setup(self, gan) -> None:
+    def setup(self, game) -> None:
         if not self.data_init or self.initialised:
             return
-        device = torch.device(gan.device)
+        device = game.device
         with isolate_rng(include_cuda=True):  # training draws as without
             torch.manual_seed(torch.initial_seed())  # the same batch on every process
-            x = gan.trainer.datamodule.sample_real(self.data_init).to(device)  # [n, *data_shape]
-            data_dependent_init(gan.discriminate, normalised_layers(gan.discriminator), x, self.output_init_std)
+            x = game.data.sample_real(self.data_init).to(device)  # [n, *data_shape]
+            data_dependent_init(game.discriminate, normalised_layers(game.discriminator), x, self.output_init_std)
         self.initialised = True
 
     def get_extra_state(self) -> dict:
