@@ -153,3 +153,21 @@ def test_a_sweep_is_evaluated_again_under_one_protocol_without_changing_its_file
     assert float(runs[("none", "0")]["eval/reverse_kl"]) == pytest.approx(record["eval/reverse_kl"])
     again = sweep("evaluate", str(sweep_dir), "metrics.num_samples=200", cwd=original.parent)
     assert "evaluated " not in again.stdout  # done already: read, not evaluated again
+
+
+def test_an_override_the_study_sets_already_is_given_once_with_the_users_value(tmp_path):
+    """`python sweep.py study=fashion_tricks ~callbacks.progress_bar` (the study removes the bar itself) and a new
+    value for a key the study fixes: each key reaches Hydra once (it refuses one twice)."""
+    from omegaconf import OmegaConf
+
+    from gankit.sweeps.launch import launch_command
+
+    study = OmegaConf.create({"overrides": ["~callbacks.progress_bar", "trainer.max_steps=5000", "logger=csv"],
+                              "axes": {"seed": [0, 1], "trick": ["none", "pacgan2"]}})
+    command = launch_command(ROOT / "train.py", "demo", study,
+                             ["~callbacks.progress_bar", "trainer.max_steps=20", "seed=3", "+x=1"], tmp_path)
+    words = command[3:]
+    keys = [w.partition("=")[0] for w in words]
+    assert len(keys) == len(set(keys)), words
+    assert "trainer.max_steps=20" in words and "seed=3" in words and "trick=none,pacgan2" in words
+    assert words.count("~callbacks.progress_bar") == 1 and "+x=1" in words

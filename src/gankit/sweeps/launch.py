@@ -30,14 +30,17 @@ def load_study(studies: Path, name: str):
 def launch_command(train_script: Path, name: str, study, extra: list[str], sweep_dir: Path) -> list[str]:
     """`python train.py -m ...` for the study: fixed overrides, one sweep override per axis, labels."""
     axes = {str(key): ",".join(map(str, values)) for key, values in study.axes.items()}
+    fixed = {override.partition("=")[0]: override for override in study.get("overrides", [])}
     rest = []
     for override in extra:
         key, _, value = override.partition("=")
         if key in axes:
             axes[key] = value  # seed=0,1 narrows or widens an axis
+        elif key in fixed:
+            fixed[key] = override  # the user's value for a key the study sets (Hydra refuses a key twice)
         else:
             rest.append(override)
-    return [sys.executable, str(train_script), "-m", *study.get("overrides", []),
+    return [sys.executable, str(train_script), "-m", *fixed.values(),
             *(f"{k}={v}" for k, v in axes.items()), f"study.name={name}",
             f"study.axes=[{','.join(axes)}]", f"hydra.sweep.dir={sweep_dir}", *rest]
 
