@@ -171,3 +171,18 @@ def test_an_override_the_study_sets_already_is_given_once_with_the_users_value(t
     assert len(keys) == len(set(keys)), words
     assert "trainer.max_steps=20" in words and "seed=3" in words and "trick=none,pacgan2" in words
     assert words.count("~callbacks.progress_bar") == 1 and "+x=1" in words
+
+
+def test_another_launcher_drops_the_settings_of_the_studys_own():
+    """`python sweep.py study=tricks_grid hydra/launcher=slurm ...`: joblib's n_jobs is not the SLURM launcher's."""
+    from omegaconf import OmegaConf
+
+    from gankit.sweeps.launch import launch_command
+
+    study = OmegaConf.create({"overrides": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "logger=csv"],
+                              "axes": {"seed": [0, 1]}})
+    words = launch_command(ROOT / "train.py", "demo", study, ["hydra/launcher=slurm"], ROOT)[3:]
+    assert "hydra/launcher=slurm" in words and "logger=csv" in words
+    assert not [w for w in words if w.startswith("hydra.launcher.")]
+    kept = launch_command(ROOT / "train.py", "demo", study, ["hydra.launcher.n_jobs=1"], ROOT)[3:]
+    assert "hydra.launcher.n_jobs=1" in kept and "hydra/launcher=joblib" in kept

@@ -27,6 +27,11 @@ def load_study(studies: Path, name: str):
     return study
 
 
+def study_launcher(study) -> str | None:
+    """The study's own `hydra/launcher=...` override (None: Hydra's default)."""
+    return next((o for o in study.get("overrides", []) if o.partition("=")[0] == "hydra/launcher"), None)
+
+
 def launch_command(train_script: Path, name: str, study, extra: list[str], sweep_dir: Path) -> list[str]:
     """`python train.py -m ...` for the study: fixed overrides, one sweep override per axis, labels."""
     axes = {str(key): ",".join(map(str, values)) for key, values in study.axes.items()}
@@ -40,6 +45,8 @@ def launch_command(train_script: Path, name: str, study, extra: list[str], sweep
             fixed[key] = override  # the user's value for a key the study sets (Hydra refuses a key twice)
         else:
             rest.append(override)
+    if fixed.get("hydra/launcher") != study_launcher(study):  # another launcher: the study's settings were its own
+        fixed = {k: v for k, v in fixed.items() if not k.lstrip("+~").startswith("hydra.launcher.")}
     return [sys.executable, str(train_script), "-m", *fixed.values(),
             *(f"{k}={v}" for k, v in axes.items()), f"study.name={name}",
             f"study.axes=[{','.join(axes)}]", f"hydra.sweep.dir={sweep_dir}", *rest]
