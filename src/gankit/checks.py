@@ -2,7 +2,11 @@
 group choices and overrides that do not compose.
 Config values are checked where they are used: each constructor checks its own arguments (gankit.arguments),
 the composition root (train.py) checks what the targets' signatures declare and the rules of third-party
-targets below (arguments.py's checks, keyed by argument, never by config key) and names the config key."""
+targets below (arguments.py's checks, keyed by argument, never by config key) and names the config key.
+
+Naming the key a value came from needs OmegaConf's node internals (`_get_node`, `_get_full_key`, `_get_root`,
+`_is_interpolation`, `_value`: the unresolved node and where it sits; OmegaConf has no public API for them). They
+are used in this module only; other modules call `full_key` and `root_of`."""
 
 from __future__ import annotations
 
@@ -187,6 +191,16 @@ def check_rules(cfg: DictConfig) -> None:
                 raise located(error, cfg, where.rstrip(".")) from None
 
 
+def full_key(node: DictConfig) -> str:
+    """The dotted key of `node` in its config ('' for the root)."""
+    return node._get_full_key(None)
+
+
+def root_of(node: DictConfig) -> DictConfig:
+    """The config `node` belongs to."""
+    return node._get_root()
+
+
 def raw_node(root: DictConfig, key: str):
     """The unresolved node at dotted `key` below `root` (None when there is none)."""
     node = root
@@ -259,7 +273,9 @@ WANDB_MODES = ("online", "offline", "disabled", "shared")  # wandb.init's modes 
 
 @functools.cache
 def precisions() -> list[str]:
-    """Lightning's precision values (imported here, not at start-up: the command line's checks stay light)."""
+    """Lightning's precision values (imported here, not at start-up: the command line's checks stay light). From
+    Lightning's private `_PRECISION_INPUT`, the one type its Trainer takes precision as: Lightning has no public
+    list, and a copy here would drift from the installed version."""
     from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
 
     return sorted({str(p) for arg in typing.get_args(_PRECISION_INPUT) for p in typing.get_args(arg)})

@@ -259,15 +259,16 @@ class GAN(pl.LightningModule):
     # --- the two players' updates -------------------------------------------------------
 
     def _discriminator_update(self, real: Tensor, fake: Tensor, opt) -> None:
-        self.toggle_optimizer(opt)
-        real_logits, real_features = self.discriminate(real)  # [P], [P, F]
-        fake_logits, fake_features = self.discriminate(fake)
-        step = PlayerStep(game=self.game, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features,
-                          real_logits=real_logits, real_features=real_features)
-        replaced = any(t.replaces_discriminator_loss for t in self.tricks.values())
-        loss = real_logits.new_zeros(()) if replaced else self.discriminator_loss(real_logits, fake_logits)
-        loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
-        grad_norm = self._backward_and_step(loss, opt, "discriminator", self.discriminator)
+        with self.toggled_optimizer(opt):  # G frozen
+            real_logits, real_features = self.discriminate(real)  # [P], [P, F]
+            fake_logits, fake_features = self.discriminate(fake)
+            step = PlayerStep(game=self.game, real=real, fake=fake, fake_logits=fake_logits,
+                              fake_features=fake_features, real_logits=real_logits, real_features=real_features)
+            replaced = any(t.replaces_discriminator_loss for t in self.tricks.values())
+            loss = real_logits.new_zeros(()) if replaced else self.discriminator_loss(real_logits, fake_logits)
+            loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
+            grad_norm = self._backward_and_step(loss, opt, self.discriminator)
+        self._after_step("discriminator", self.discriminator)
         values = {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
                   "train/d_fake": torch.sigmoid(fake_logits).mean().detach()}
         self.batch_values.update({**values, "train/grad_norm_d": grad_norm})
@@ -276,13 +277,15 @@ class GAN(pl.LightningModule):
             self.log("train/grad_norm_d", grad_norm)
 
     def _generator_update(self, real: Tensor, fake: Tensor, opt) -> None:
-        self.toggle_optimizer(opt)
-        fake_logits, fake_features = self.discriminate(fake)  # D is frozen: no grads for it
-        step = PlayerStep(game=self.game, real=real, fake=fake, fake_logits=fake_logits, fake_features=fake_features)
-        replaced = any(t.replaces_generator_loss for t in self.tricks.values())
-        loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
-        loss = loss + sum(self._extra_terms("generator_term", step), loss.new_zeros(()))
-        grad_norm = self._backward_and_step(loss, opt, "generator", self.generator)
+        with self.toggled_optimizer(opt):  # D frozen: no grads for it
+            fake_logits, fake_features = self.discriminate(fake)
+            step = PlayerStep(game=self.game, real=real, fake=fake, fake_logits=fake_logits,
+                              fake_features=fake_features)
+            replaced = any(t.replaces_generator_loss for t in self.tricks.values())
+            loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
+            loss = loss + sum(self._extra_terms("generator_term", step), loss.new_zeros(()))
+            grad_norm = self._backward_and_step(loss, opt, self.generator)
+        self._after_step("generator", self.generator)
         self.batch_values.update({"train/g_loss": loss.detach(), "train/grad_norm_g": grad_norm})
         if self.logs_this_batch:
             self.log("train/g_loss", loss.detach(), prog_bar=True)
@@ -298,13 +301,15 @@ class GAN(pl.LightningModule):
         terms = (getattr(trick, hook)(step) for trick in self.tricks.values())
         return [term for term in terms if term is not None]
 
-    def _backward_and_step(self, loss: Tensor, opt, player: str, network: nn.Module) -> Tensor:
-        """Backward and step for one player (its optimizer already toggled); the norm of its gradients."""
+    def _backward_and_step(self, loss: Tensor, opt, network: nn.Module) -> Tensor:
+        """Backward and step for one player (its optimizer toggled); the norm of its gradients."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         grad_norm = self._unscaled(_grad_norm(network))  # ~50 us on the CPU, no device sync
         opt.step()
-        self.untoggle_optimizer(opt)
+        return grad_norm
+
+    def _after_step(self, player: str, network: nn.Module) -> None:
+        """The tricks' reaction to `player`'s step (running averages), once the other player is unfrozen again."""
         for trick in self.tricks.values():
             trick.after_step(player, network)
-        return grad_norm

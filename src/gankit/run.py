@@ -22,7 +22,7 @@ from torch import nn
 from gankit import arguments
 from gankit.callbacks.final import FinalRecord
 from gankit.checkpoint_io import AtomicCheckpointIO
-from gankit.checks import check_config, located, origin_of, remember_origin
+from gankit.checks import check_config, full_key, located, origin_of, remember_origin, root_of
 from gankit.errors import BadArgument, ConfigError, first_line
 from gankit.gan import GAN
 from gankit.keys import MAIN_METRIC, MAX_STEPS
@@ -44,10 +44,10 @@ def build(node: DictConfig, **kwargs):
             return built
         except InstantiationException as error:
             where = re.search(r"^full_key: (\S+)$", str(error), re.MULTILINE)
-            where = where.group(1) if where else node._get_full_key(None)
+            where = where.group(1) if where else full_key(node)
             cause = error.__cause__
             if isinstance(cause, BadArgument):
-                raise locate(cause, node._get_root(), where) from None
+                raise locate(cause, root_of(node), where) from None
             if isinstance(cause, ConfigError):
                 raise cause from None
             raise ConfigError(f"{where}: {first_line(error)} {first_line(cause) if cause else ''}".rstrip()) from None
@@ -59,13 +59,13 @@ def configured_by(node: DictConfig):
     try:
         yield
     except BadArgument as error:
-        raise locate(error, node._get_root(), node._get_full_key(None)) from None
+        raise locate(error, root_of(node), full_key(node)) from None
 
 
 def locate(error: BadArgument, root: DictConfig, where: str) -> ConfigError:
     """The error naming its config key: below `where`, or below the node its owner was built from."""
     origin = origin_of(error.owner) if error.owner is not None else None
-    return located(error, root, origin._get_full_key(None)) if origin is not None else located(error, root, where)
+    return located(error, root, full_key(origin)) if origin is not None else located(error, root, where)
 
 
 def build_tricks(cfg: DictConfig) -> nn.ModuleDict:
