@@ -63,8 +63,8 @@ def test_a_generator_collapsed_to_one_mode_is_a_warning_not_an_error(make_config
     last.bias.data = torch.tensor([1.0, 0.0])
     with caplog.at_level(logging.WARNING):
         trainer.fit(gan, datamodule=datamodule)
-    assert trainer.callback_metrics["eval/modes"] == 1
-    assert trainer.callback_metrics["eval/mode_collapse"] == 1
+    assert gan.values.get("eval/modes") == 1
+    assert gan.values.get("eval/mode_collapse") == 1
     assert "mode collapse at step 2: the samples lie near 1 of 8 modes" in caplog.text
     assert "1 of 8 modes covered, 100.0% high quality" in caplog.text  # G(z) is exactly on the mode
     assert "eval/mode_collapse" in (tmp_path / "csv" / "metrics.csv").read_text().splitlines()[0]
@@ -101,7 +101,7 @@ def fit_fixed(make_config, f, caplog):
     gan.generator.net = Fixed(f)
     with caplog.at_level(logging.WARNING):
         trainer.fit(gan, datamodule=datamodule)
-    return trainer.callback_metrics
+    return gan.values.latest()
 
 
 def test_a_streak_between_two_modes_is_collapse_though_no_mode_is_covered(make_config, caplog):

@@ -85,11 +85,11 @@ def test_curves_record_what_the_logger_received_on_the_same_batches(make_config,
 
 
 class Publisher(pl.Callback):
-    """Puts a value into trainer.callback_metrics once, at step 4, as an evaluation callback would."""
+    """Publishes a value into the run's values once, at step 4, as an evaluation callback would."""
 
-    def on_train_batch_end(self, trainer, *args):
+    def on_train_batch_end(self, trainer, gan, *args):
         if trainer.global_step == 4:
-            trainer.callback_metrics["eval/score"] = torch.tensor(3.0)
+            gan.values.publish({"eval/score": 3.0})
 
 
 def test_curves_record_a_value_published_once_once(make_config, tmp_path):

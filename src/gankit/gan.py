@@ -26,6 +26,7 @@ from gankit.game import Game
 from gankit.losses import GANLoss
 from gankit.step import PlayerStep
 from gankit.tricks import BUILD_PHASES, INPUT_PHASES
+from gankit.values import RunValues
 
 PLAYERS = ("generator", "discriminator")  # the order of configure_optimizers' optimizers
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -104,6 +105,7 @@ class GAN(pl.LightningModule):
         self.d_updates = 0  # D updates so far = batches so far; checkpointed, so resuming keeps the k:1 rhythm
         self.logs_this_batch = True  # whether this batch's values go to the loggers (see logging_batch)
         self.batch_values: dict[str, Tensor] = {}  # this batch's training values, detached: train/<name>
+        self.values = RunValues()  # the run's latest values: these on logging batches, the evaluation's, ...
         self.config: dict | None = None  # the run's config (gankit.run.build_gan sets it): saved in checkpoints
 
     # --- sampling -----------------------------------------------------------------------
@@ -240,6 +242,7 @@ class GAN(pl.LightningModule):
             self._generator_update(real, fake, opt_g)
         if self.logs_this_batch:  # the loggers' step: optimizer steps after this batch, as evaluations log them
             self.log("step", float(self.global_step))
+            self.values.publish(self.batch_values)  # what the loggers received, for the curves
 
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()  # None, one scheduler or a list

@@ -97,7 +97,6 @@ class Standalone:
     is_global_zero: bool = True
     strategy: object = None
     loggers: list = field(default_factory=list)
-    callback_metrics: dict = field(default_factory=dict)
     max_steps: int = -1
 
 

@@ -12,7 +12,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
 
 from gankit import arguments  # noqa: E402
 from gankit.callbacks.samples import log_picture  # noqa: E402
@@ -44,7 +43,7 @@ AXES = ("step", "epoch")  # the loggers' step values (the GAN logs `step`): the 
 
 
 class TrainingCurves(pl.Callback):
-    """Records `trainer.callback_metrics` on the batches whose values are logged (`gan.logs_this_batch`:
+    """Records the run's values (`gan.values`) on the batches whose values are logged (`gan.logs_this_batch`:
     Lightning's log_every_n_steps rhythm over batches; or every `every_n_steps` optimizer steps when set)
     and at the end of fit; draws them to `path` and logs it as `key`.
 
@@ -62,7 +61,7 @@ class TrainingCurves(pl.Callback):
         self.panels = arguments.sequence("panels", panels, _panel, non_empty=False)
         self.every_n_steps = arguments.optional(arguments.integer, "every_n_steps", every_n_steps, at_least=1)
         self.history: dict[str, list[tuple[int, float]]] = {}  # key -> [(step, value)]
-        self._seen: dict[str, torch.Tensor] = {}  # key -> the tensor recorded last
+        self._read = 0  # the run's values published up to here are recorded
         self._schedule = EveryNSteps(0)
         self.evaluated = "generator"  # whose samples the eval/ curves measure: G or a technique's copy of it
 
@@ -73,24 +72,23 @@ class TrainingCurves(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         due = self._schedule.due(trainer.global_step) if self.every_n_steps else gan.logs_this_batch
         if due:
-            self.record(trainer)
+            self.record(trainer, gan)
 
-    def record(self, trainer: pl.Trainer) -> None:
-        """Every scalar in trainer.callback_metrics that was set anew since the last record, at the current
-        step (a value published once, such as an evaluation's, is recorded once)."""
+    def record(self, trainer: pl.Trainer, gan) -> None:
+        """Every value published since the last record, at the current step (a value published once, such as an
+        evaluation's, is recorded once)."""
         step = trainer.global_step
-        for name, value in trainer.callback_metrics.items():
-            if torch.is_tensor(value) and value.numel() == 1 and value is not self._seen.get(name):
-                self._seen[name] = value  # held, so its identity is not reused
-                series = self.history.setdefault(name, [])
-                if series and series[-1][0] == step:
-                    series[-1] = (step, float(value))
-                else:
-                    series.append((step, float(value)))
+        for name, value in gan.values.since(self._read).items():
+            series = self.history.setdefault(name, [])
+            if series and series[-1][0] == step:
+                series[-1] = (step, value)
+            else:
+                series.append((step, value))
+        self._read = gan.values.published
 
     def on_fit_end(self, trainer: pl.Trainer, gan) -> None:  # after every on_train_end (final evaluations)
         self.evaluated = gan.evaluated_generator_name
-        self.record(trainer)
+        self.record(trainer, gan)
         if trainer.is_global_zero and self.draw():
             log_picture(trainer, self.key, self.path)
 

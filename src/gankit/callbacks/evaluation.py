@@ -6,8 +6,9 @@ An evaluator (gankit.metrics: ToyEvaluator, ClassifierEvaluator, ImageEvaluator)
 process generates its share of the samples; the evaluator's torchmetrics states sync in compute().
 Each evaluation also logs what the techniques measure themselves (`GAN.evaluate_techniques`, e.g. the
 test error of a classifier a technique trains); `evaluator=None` evaluates only those (no samples).
-Its outputs: `eval/...` in the loggers and `trainer.callback_metrics`, `history_path` (evaluations.json, every
-evaluation) and its `final_record()` (the final values and their protocol, for metrics.json: callbacks/final.py).
+Its outputs: `eval/...` in the loggers and the run's values (`gan.values`, gankit.values), `history_path`
+(evaluations.json, every evaluation) and its final record (the final values and their protocol, `gan.values.final`
+for metrics.json: callbacks/final.py).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Evaluation(pl.Callback):
                    "generator": gan.evaluated_generator_name} if evaluator else {}  # G, or a technique's copy
         self.protocol = {**samples, "step": trainer.global_step, "processes": trainer.world_size,
                          **gan.technique_protocols()}
+        gan.values.final = self.final_record()  # metrics.json: callbacks/final.py
         if reference and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(reference, step=trainer.global_step)
@@ -116,8 +118,7 @@ class Evaluation(pl.Callback):
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(values, step=trainer.global_step)
-        # also where the progress bar and the training-curves figure read logged values
-        trainer.callback_metrics.update({k: torch.tensor(float(v)) for k, v in values.items()})
+        gan.values.publish(values)  # where the guards, the curves and metrics.json read them
         self._last, self._values = (trainer.global_step, num_samples), values
         self.history.append({"step": trainer.global_step, **values})
         return values

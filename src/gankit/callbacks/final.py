@@ -10,18 +10,17 @@ import json
 from pathlib import Path
 
 import lightning.pytorch as pl
-import torch
 
 from gankit.checkpoint_io import writing
 from gankit.resume import last_checkpoint
 
 
 class FinalRecord(pl.Callback):
-    """Writes `path` (metrics.json): every scalar published in `trainer.callback_metrics` at the end, the step,
-    and what each callback with a `final_record() -> dict` adds (the evaluation: final `eval/...` values and
+    """Writes `path` (metrics.json): the run's latest values (`gan.values`: the last batch's training values and
+    the evaluation's), the step, and the evaluation's final record (`gan.values.final`: final `eval/...` values and
     their `protocol`). `metrics` holds the same dict on every process; rank 0 writes it.
 
-    Listed last, after the evaluation: its on_fit_end follows every other callback's."""
+    Listed last: its on_fit_end follows the one where the mode-collapse guard publishes its final flag."""
 
     def __init__(self, path: str | Path):
         super().__init__()
@@ -31,17 +30,13 @@ class FinalRecord(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, gan) -> None:
         # The last batch's values: logged only on Lightning's rhythm, published here for the final curves and
         # metrics.json (after the final evaluation; every on_fit_end reads them).
-        trainer.callback_metrics.update(gan.batch_values)
+        gan.values.publish(gan.batch_values)
 
     def on_fit_end(self, trainer: pl.Trainer, gan) -> None:
         path = last_checkpoint(trainer)
         if path is not None:  # ModelCheckpoint saves only on its step multiples
             trainer.save_checkpoint(path, weights_only=False)
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v)}
-        metrics["step"] = trainer.global_step
-        for callback in trainer.callbacks:
-            if callback is not self and callable(getattr(callback, "final_record", None)):
-                metrics.update(callback.final_record())
+        metrics = {**gan.values.latest(), "step": trainer.global_step, **gan.values.final}
         self.metrics = metrics
         if trainer.is_global_zero:
             with writing(self.path):  # a full disk or a read-only folder: one line naming the file

@@ -139,33 +139,33 @@ class ModeCollapseWarning(pl.Callback):
         self.at_most = arguments.number("at_most", at_most, at_least=1.0)  # 1: a single mode; effective modes >= 1
         self.covered, self.quality = covered, quality  # only to say in the warning what the samples cover
         self.collapsed = False
-        self._seen: torch.Tensor | None = None
+        self._checked: int | None = None  # the publication of `key` judged last
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         self.check(trainer, gan)  # train.py lists the evaluation before this guard: its values are this step's
 
     def on_fit_end(self, trainer: pl.Trainer, gan) -> None:  # after the final evaluation (on_train_end)
         warned = self.check(trainer, gan)
-        value = trainer.callback_metrics.get(self.key)
+        value = gan.values.get(self.key)
         if self.collapsed and not warned and value is not None and trainer.is_global_zero:  # still so at the end
             num_modes = len(trainer.datamodule.distribution.modes)
             log.warning("at the end: %s", self.message(trainer, gan, float(value), num_modes))
 
     def check(self, trainer: pl.Trainer, gan) -> bool:
         """Log the flag for a new evaluation; True when this call warned."""
-        value = trainer.callback_metrics.get(self.key)
+        value, stamp = gan.values.get(self.key), gan.values.stamp(self.key)
         modes = getattr(getattr(trainer.datamodule, "distribution", None), "modes", None)
-        if value is None or value is self._seen or modes is None or len(modes) <= self.at_most:
+        if value is None or stamp == self._checked or modes is None or len(modes) <= self.at_most:
             return False
-        self._seen = value
-        collapsed = float(value) <= self.at_most + 1e-6  # a streak split evenly between two modes is 2 (+- rounding)
+        self._checked = stamp
+        collapsed = value <= self.at_most + 1e-6  # a streak split evenly between two modes is 2 (+- rounding)
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics({self.flag: float(collapsed)}, step=trainer.global_step)
-        trainer.callback_metrics[self.flag] = torch.tensor(float(collapsed))
+        gan.values.publish({self.flag: float(collapsed)})
         warn = collapsed and not self.collapsed and trainer.is_global_zero
         if warn:
-            text = self.message(trainer, gan, float(value), len(modes))
+            text = self.message(trainer, gan, value, len(modes))
             log.warning(text)
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
@@ -175,9 +175,9 @@ class ModeCollapseWarning(pl.Callback):
         return warn
 
     def message(self, trainer: pl.Trainer, gan, value: float, num_modes: int) -> str:
-        metrics = trainer.callback_metrics
-        covered = f"{float(metrics[self.covered]):g}" if self.covered in metrics else "?"
-        quality = f"{float(metrics[self.quality]):.1f}%" if self.quality in metrics else "?"
+        covered, quality = gan.values.get(self.covered), gan.values.get(self.quality)
+        covered = "?" if covered is None else f"{covered:g}"
+        quality = "?" if quality is None else f"{quality:.1f}%"
         return (f"mode collapse at step {trainer.global_step}: the samples lie near {value:.2g} of {num_modes} modes "
                 f"({self.key}, at most {self.at_most:g}); {covered} of {num_modes} modes covered, {quality} high "
                 f"quality.{self.advice_for(gan)}")
