@@ -58,7 +58,8 @@ def test_a_multirun_launches_each_job_as_its_own_run_and_wandb_run(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--cfg", "job"], ["trainer.max_steps=abc"], ["model=foo"],
-                                  ["trick=[feature_matching,feature_matching]"], ["paths.output_dir=/proc/x"]])
+                                  ["trick=[feature_matching,feature_matching]"], ["paths.output_dir=/proc/x"],
+                                  ["dataset.batch_size=0"], ["gan.d_steps=0"], ["model.generator.width=-1"]])
 def test_answers_and_command_line_errors_come_before_torch_is_imported(tmp_path, args):
     """--help, --cfg and the command line's errors need only Hydra: torch and Lightning are imported after."""
     result = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / "train.py"), *args], cwd=tmp_path,
@@ -70,3 +71,23 @@ def test_answers_and_command_line_errors_come_before_torch_is_imported(tmp_path,
     else:
         errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
         assert result.returncode == 2 and len(errors) == 1, result.stderr[-2000:]
+
+
+def test_the_command_lines_bounds_are_the_constructors_own():
+    """Every gankit constructor that checks an argument named in checks.GANKIT_BOUNDS checks the same bounds, so the
+    fast command-line check and the constructor refuse the same values with the same message."""
+    import re
+
+    from gankit.checks import GANKIT_BOUNDS
+
+    call = re.compile(r'arguments\.(?:optional\(arguments\.)?integer,? ?\(?"(\w+)", [\w.]+((?:, \w+=[^,)]+)*)\)')
+    checked = 0
+    for path in (ROOT / "src" / "gankit").rglob("*.py"):
+        if path.name == "run.py":  # the run's own seed (cfg.seed), not a constructor's
+            continue
+        for name, bounds in call.findall(path.read_text()):
+            if name in GANKIT_BOUNDS:
+                found = dict(b.strip().split("=") for b in bounds.split(",") if b.strip())
+                assert {k: int(v) for k, v in found.items()} == GANKIT_BOUNDS[name], f"{path.name}: {name}{bounds}"
+                checked += 1
+    assert checked >= 15

@@ -172,11 +172,14 @@ def check_writable_folders(args: list[str]) -> None:
 
 
 def check_rules(cfg: DictConfig) -> None:
-    """The rules of third-party targets (TARGET_RULES) over a composed config, without importing the targets (the
-    types their signatures declare are checked when the run builds them): `trainer.max_steps=abc` is refused
-    before torch is imported. A value that resolves only inside Hydra's run is left to the run."""
+    """The rules of third-party targets (TARGET_RULES) and the bounds gankit's own constructors share
+    (GANKIT_BOUNDS) over a composed config, without importing the targets (the types their signatures declare
+    are checked when the run builds them): `trainer.max_steps=abc` and `dataset.batch_size=0` are refused before
+    torch is imported. A value that resolves only inside Hydra's run is left to the run."""
     for where, node in _targets(cfg, ""):
-        for name, rule in TARGET_RULES.get(str(node._target_), {}).items():
+        target = str(node._target_)
+        rules = TARGET_RULES.get(target) or (GANKIT_RULES if target.startswith("gankit.") else {})
+        for name, rule in rules.items():
             if (str(node._target_), name) in NEED_LIGHTNING:
                 continue
             try:
@@ -345,6 +348,11 @@ TARGET_RULES: dict[str, dict[str, Callable]] = {
                              "eps": functools.partial(arguments.number, above=0.0)},
 }
 TARGET_RULES["torch.nn.BatchNorm2d"] = TARGET_RULES["torch.nn.BatchNorm1d"]
+# Integer arguments every gankit constructor that takes them bounds alike (each constructor checks its own too;
+# tests/test_cli.py checks that the two agree), so the command line refuses them before torch is imported.
+GANKIT_BOUNDS = {"batch_size": {"at_least": 1}, "latent_dim": {"at_least": 1}, "width": {"at_least": 1},
+                 "d_steps": {"at_least": 1}, "g_steps": {"at_least": 1}, "seed": {"at_least": 0}}
+GANKIT_RULES = {name: _optional(arguments.integer, **bounds) for name, bounds in GANKIT_BOUNDS.items()}
 # Rules that import Lightning to know the allowed values: checked when the run builds, not on the command line.
 NEED_LIGHTNING = {("lightning.pytorch.Trainer", "precision"), ("lightning.pytorch.Trainer", "accelerator")}
 
