@@ -186,3 +186,16 @@ def test_another_launcher_drops_the_settings_of_the_studys_own():
     assert not [w for w in words if w.startswith("hydra.launcher.")]
     kept = launch_command(ROOT / "train.py", "demo", study, ["hydra.launcher.n_jobs=1"], ROOT)[3:]
     assert "hydra.launcher.n_jobs=1" in kept and "hydra/launcher=joblib" in kept
+
+
+def test_publish_copies_the_report_for_the_docs_and_refuses_a_folder_without_one(smoke, tmp_path):
+    from gankit.errors import ConfigError
+    from gankit.sweeps.publish import publish
+
+    out_dir, _ = smoke
+    published = publish(out_dir, tmp_path / "docs")
+    assert published == tmp_path / "docs" / "results" / "smoke"
+    assert (published / "results.md").read_text() == (out_dir / "results.md").read_text()  # the report's own text
+    assert {p.name for p in published.iterdir()} >= {"results.md", "results.csv", "comparison.png", "samples.jpg"}
+    with pytest.raises(ConfigError, match="has no results.md and sweep.yaml"):
+        publish(tmp_path, tmp_path / "docs")
