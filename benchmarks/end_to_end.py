@@ -102,7 +102,7 @@ def timed(command: list[str], threads: int) -> float:
 def train_command(protocol: str, iterations: int, run_dir: Path, *extra: str) -> list[str]:
     overrides, _ = PROTOCOLS[protocol]
     return [sys.executable, "train.py", *overrides, f"trainer.max_steps={2 * iterations}", f"hydra.run.dir={run_dir}",
-            *QUIET, *extra]
+            "trainer.accelerator=cpu", *QUIET, *extra]  # the plain loop runs on the CPU too
 
 
 def plain_command(protocol: str, iterations: int) -> list[str]:

@@ -26,13 +26,15 @@ def test_bf16_mixed_precision_trains_the_dcgan(make_config):
     assert finite(train(make_config(*SMALL, "trainer.precision=bf16-mixed")))
 
 
-def test_fp16_with_the_gradient_scaler_logs_unscaled_gradient_norms(make_config):
+@pytest.mark.parametrize("fused", [False, True])  # fused Adam unscales inside its own step, after the norm is taken
+def test_fp16_with_the_gradient_scaler_logs_unscaled_gradient_norms(make_config, fused):
     # Lightning turns trainer.precision=16-mixed into bf16-mixed on a CPU; its fp16 plugin with a
     # GradScaler still runs here when given explicitly, so manual_backward's scaling path is exercised.
     norms = {}
     fp16 = MixedPrecision("16-mixed", "cpu", torch.amp.GradScaler("cpu", init_scale=2.0**10))
+    fusing = [f"gan.optimizer_g.fused={str(fused).lower()}", f"gan.optimizer_d.fused={str(fused).lower()}"]
     for name, plugins in (("fp32", []), ("fp16", [fp16])):
-        _, gan, datamodule = build_run(make_config(*SMALL))
+        _, gan, datamodule = build_run(make_config(*SMALL, *fusing))
         trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_checkpointing=False,
                              enable_progress_bar=False, enable_model_summary=False, plugins=plugins,
                              log_every_n_steps=1)  # the GAN logs on Lightning's rhythm: here every batch

@@ -110,12 +110,15 @@ def test_bad_input_is_one_line(runs, tmp_path):
         (ring, ["metrics=nothing"], "unknown option metrics=nothing"),
         (ring, ["metrics.num_samples=0"], "metrics.num_samples"),
         (ring, ["nokey.x=1"], "nokey.x is not a key of this run's config"),
+        (ring, ["experiment=ring_mode_collapse"], "experiment=ring_mode_collapse sets keys across the config"),
     ]
     for path, overrides, message in cases:
         with pytest.raises(ConfigError) as error:
             cfg, checkpoint = load_run(path, CONF_DIR, overrides)
             evaluate(cfg, checkpoint, path)
         assert "\n" not in str(error.value) and message in str(error.value), (path.name, overrides, str(error.value))
+    cfg, checkpoint = load_run(ring, CONF_DIR, ["trainer=ddp", "trainer.devices=1"])  # composed with its defaults
+    assert cfg.trainer.strategy._target_.endswith("DDPStrategy") and cfg.trainer.devices == 1
     result = command("sample.py", f"ckpt_path={ring}", "num_samples=0", cwd=tmp_path)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and lines == ["error: num_samples must be >= 1, got 0"], result.stderr[-2000:]

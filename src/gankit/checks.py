@@ -357,14 +357,16 @@ GANKIT_RULES = {name: _optional(arguments.integer, **bounds) for name, bounds in
 NEED_LIGHTNING = {("lightning.pytorch.Trainer", "precision"), ("lightning.pytorch.Trainer", "accelerator")}
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Every target of a composed config, checked before anything is built (its rules and the types its signature
-    declares); the first problem is one line naming the key the value came from. Values only a constructor can judge
-    (a batch larger than the data) are checked when it is built (gankit.run.build names their key)."""
-    try:
-        check_targets(cfg)
-    except BadArgument as error:
-        raise located(error, cfg, "") from None
+def check_config(cfg: DictConfig, keys: Iterable[str] | None = None) -> None:
+    """Every target of a composed config (or of its top-level `keys`: the parts that will be built), checked before
+    anything is built (its rules and the types its signature declares); the first problem is one line naming the key
+    the value came from. Values only a constructor can judge (a batch larger than the data) are checked when it is
+    built (gankit.run.build names their key)."""
+    for key in [None] if keys is None else [k for k in keys if OmegaConf.is_dict(cfg.get(k))]:
+        try:
+            check_targets(cfg if key is None else cfg[key])
+        except BadArgument as error:
+            raise located(error, cfg, key or "") from None
 
 
 def check_targets(node: DictConfig) -> None:

@@ -24,10 +24,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from gankit.callbacks.evaluation import Evaluation
 from gankit.checkpoint_io import writing
 from gankit.checks import check_config
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, first_line
 from gankit.gan import GAN
 from gankit.resume import checkpoint as resume
 from gankit.run import build, build_data, build_gan, cluster, configured_by
+
+REBUILT = ("model", "loss", "trick", "gan", "dataset", "metrics", "trainer")  # what evaluate and sample build
 
 
 def load_run(path: Path, conf_dir: Path, overrides: list[str]) -> tuple[DictConfig, dict]:
@@ -46,7 +48,7 @@ def load_run(path: Path, conf_dir: Path, overrides: list[str]) -> tuple[DictConf
     cfg = OmegaConf.create(config)
     for override in overrides:
         apply(cfg, conf_dir, override)
-    check_config(cfg)  # checked, then built (rebuild, evaluate)
+    check_config(cfg, REBUILT)  # checked, then built (rebuild, evaluate); the run's callbacks and logger are not
     return cfg, checkpoint
 
 
@@ -71,17 +73,23 @@ def group_option(conf_dir: Path, group: str, option: str) -> DictConfig:
     trainer/default), its interpolations left to resolve against the run's config."""
     from hydra import compose, initialize_config_dir
 
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
-        composed = compose("train", overrides=[f"{group}={option}"])
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            composed = compose("train", overrides=[f"{group}={option}"])
+    except Exception as error:
+        raise ConfigError(f"{group}={option} cannot be applied to a trained run: {first_line(error)}") from None
+    if group not in composed:  # a preset (`experiment`, `hparams_search`) sets keys all over the config
+        raise ConfigError(f"{group}={option} sets keys across the config; give the keys it sets as key=value")
     return OmegaConf.to_container(composed, resolve=False)[group]
 
 
-def rebuild(cfg: DictConfig, checkpoint: dict, path: Path) -> tuple[GAN, object]:
-    """The run's GAN with the checkpoint's weights (and every technique's state) and its datamodule, set up."""
+def rebuild(cfg: DictConfig, checkpoint: dict, path: Path, to_device: bool = True) -> tuple[GAN, object]:
+    """The run's GAN with the checkpoint's weights (and every technique's state) and its datamodule, set up; on the
+    first GPU (or the CPU) with `to_device`, else on the CPU for a Trainer to place."""
     gan = build_gan(cfg)
     resume.check_fits(checkpoint, gan, path)  # loads the weights; refuses another model's in one line
     datamodule = build_data(cfg)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device("cuda" if to_device and torch.cuda.is_available() else "cpu")
     return gan.to(device).eval(), datamodule
 
 
@@ -149,7 +157,7 @@ def evaluate(cfg: DictConfig, checkpoint: dict, path: Path) -> dict | None:
     if not (cfg.get("metrics") or {}).get("callback"):
         raise ConfigError("this run's metrics option evaluates nothing (metrics=none); choose one, e.g. "
                           "metrics=classifier, metrics=toy or metrics=image")
-    gan, datamodule = rebuild(cfg, checkpoint, path)
+    gan, datamodule = rebuild(cfg, checkpoint, path, to_device=False)  # the Trainer puts it on each process's device
     with configured_by(cfg.metrics.callback):
         evaluation: Evaluation = build(cfg.metrics.callback, history_path=None)
     with quiet_lightning():

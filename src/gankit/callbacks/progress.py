@@ -19,8 +19,9 @@ class ProgressBar(RichProgressBar):
             return trainer.num_training_batches
         gan = trainer.lightning_module
         steps_per_batch = 1 + gan.g_steps / gan.d_steps if hasattr(gan, "d_steps") else 1
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.ready  # this epoch's batches before a resume
         remaining = math.ceil((trainer.max_steps - trainer.global_step) / steps_per_batch)
-        return min(trainer.num_training_batches, remaining)
+        return min(trainer.num_training_batches, done + remaining)
 
     def _get_train_description(self, current_epoch: int) -> str:
         if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:

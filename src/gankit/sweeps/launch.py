@@ -36,6 +36,7 @@ def launch_command(train_script: Path, name: str, study, extra: list[str], sweep
     """`python train.py -m ...` for the study: fixed overrides, one sweep override per axis, labels."""
     axes = {str(key): ",".join(map(str, values)) for key, values in study.axes.items()}
     fixed = {override.partition("=")[0]: override for override in study.get("overrides", [])}
+    given = {override.partition("=")[0] for override in extra}
     rest = []
     for override in extra:
         key, _, value = override.partition("=")
@@ -46,7 +47,7 @@ def launch_command(train_script: Path, name: str, study, extra: list[str], sweep
         else:
             rest.append(override)
     if fixed.get("hydra/launcher") != study_launcher(study):  # another launcher: the study's settings were its own
-        fixed = {k: v for k, v in fixed.items() if not k.lstrip("+~").startswith("hydra.launcher.")}
+        fixed = {k: v for k, v in fixed.items() if k in given or not k.lstrip("+~").startswith("hydra.launcher.")}
     return [sys.executable, str(train_script), "-m", *fixed.values(),
             *(f"{k}={v}" for k, v in axes.items()), f"study.name={name}",
             f"study.axes=[{','.join(axes)}]", f"hydra.sweep.dir={sweep_dir}", *rest]

@@ -5,6 +5,7 @@ not evaluated again, so an interrupted re-evaluation continues; nothing the swee
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -21,8 +22,13 @@ def tag_of(overrides: list[str]) -> str:
     return re.sub(r"[^\w.=,-]+", "_", "_".join(overrides))[:100] or "run_protocol"
 
 
+def first_process() -> bool:
+    """False in the other processes of a multi-device evaluation (Lightning starts them with these variables)."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
 def evaluate_sweep(sweep_dir: Path, conf_dir: Path, overrides: list[str]) -> int:
-    """Evaluate, then aggregate; the aggregate's status (1 when a run has no result)."""
+    """Evaluate, then aggregate (the first process alone); the aggregate's status (1 when a run has no result)."""
     sweep_dir, tag = Path(sweep_dir), tag_of(overrides)
     _, runs = load_runs(sweep_dir)
     finished = [r for r in runs if r.status == "ok"]
@@ -37,4 +43,6 @@ def evaluate_sweep(sweep_dir: Path, conf_dir: Path, overrides: list[str]) -> int
             continue
         write_json(record, target)
         print(f"evaluated {number}/{len(finished)}: {run.directory.name} {run.overrides}")
+    if not first_process():  # it helped evaluate; the first process writes the aggregate
+        return 0
     return aggregate(sweep_dir, f"{FOLDER}/{tag}.json", sweep_dir / FOLDER / tag)
