@@ -56,7 +56,8 @@ def test_a_run_killed_with_sigkill_resumes_with_ckpt_path_last_and_finishes(tmp_
     assert len(list(tmp_path.glob("outputs/*/*"))) == 1  # the resumed run wrote into the same directory
     assert load_safely(ckpt)["global_step"] == end
     assert f'"step": {end}' in (run_dir / "metrics.json").read_text()
-    assert f"Restoring states from the checkpoint path at {ckpt}" in resumed.stderr
+    assert f"Restoring states from the checkpoint path at {ckpt}" in resumed.stdout  # Lightning logs through Hydra
+    assert f"Restoring states from the checkpoint path at {ckpt}" in (run_dir / "train.log").read_text()
     assert not list(ckpt.parent.glob(".*.tmp"))  # a save the kill cut short left no temporary file behind
     run_files = sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
     assert len(run_files) == 2  # the killed run and its continuation ...

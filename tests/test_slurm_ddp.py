@@ -28,7 +28,8 @@ def test_a_two_task_slurm_job_trains_ddp_with_ranks_from_slurm(slurm, tmp_path):
     assert "#SBATCH --ntasks-per-node=2" in script and "gpus" not in script and "gres" not in script
     assert f" {sys.executable} -u -m submitit.core._submit " in script  # the submitting python
     for rank in (0, 1):  # one srun task a rank, each with its own log; Lightning took the ranks from SLURM
-        log = (tmp_path / "sweep" / ".submitit" / job / f"{job}_{rank}_log.err").read_text()
+        log = "".join((tmp_path / "sweep" / ".submitit" / job / f"{job}_{rank}_log.{kind}").read_text()
+                      for kind in ("out", "err"))  # Lightning logs through Hydra's console handler (stdout)
         assert f"Initializing distributed: GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in log, log[-3000:]
     first, second = (torch.load(states / f"rank{r}.pt") for r in (0, 1))
     assert first["state"].keys() == second["state"].keys()

@@ -113,13 +113,13 @@ def test_the_test_error_is_d_on_the_test_split_only(make_config):
     with torch.no_grad(), gan.discriminator.classes():
         predicted = gan.discriminator(dm.test_images)[0].argmax(1)  # [360]
     expected = 100.0 * (predicted != dm.test_labels).float().mean().item()
-    assert technique.evaluate(gan)["test_error"] == pytest.approx(expected)
+    assert technique.evaluate(gan.game)["test_error"] == pytest.approx(expected)
     protocol = technique.evaluation_protocol()["test_error"]
     assert protocol["test_size"] == len(dm.test_labels) == 360 and protocol["labels_per_class"] == 10
     train_set = {tuple(x.flatten().tolist()) for x in dm.train_images}
     assert not any(tuple(x.flatten().tolist()) in train_set for x in dm.test_images)  # disjoint from training
     dm.test_labels = predicted  # the measurement reads the test split it was given at setup, nothing else
-    assert technique.evaluate(gan)["test_error"] == pytest.approx(expected)
+    assert technique.evaluate(gan.game)["test_error"] == pytest.approx(expected)
 
 
 def test_the_preset_trains_and_writes_the_test_error_with_its_protocol(make_config, tmp_path):
