@@ -77,3 +77,18 @@ def test_eval_mode_scores_large_batches_in_minibatches_of_eval_batch():
     x = torch.randn(10, 6)
     assert torch.allclose(head(x), torch.cat([head(x[:4]), head(x[4:8]), head(x[8:])]))
     assert not torch.allclose(head.train()(x)[:4], head(x[:4]))  # training batches are scored whole
+
+
+def test_the_written_out_l1_distances_equal_cdist_and_differentiate_twice(monkeypatch):
+    """Where torch cannot differentiate cdist's backward (torch 2.6, the floor), the same distances written out: equal
+    to cdist's, and a gradient penalty can differentiate their gradient."""
+    from gankit.tricks import minibatch_discrimination as module
+
+    M = torch.randn(7, 16, 5, requires_grad=True)  # [K, N, C]
+    expected = torch.cdist(M, M, p=1)
+    monkeypatch.setattr(module, "_cdist_twice_differentiable", lambda: False)
+    written_out = module.l1_distances(M)
+    torch.testing.assert_close(written_out, expected, rtol=0, atol=1e-5)
+    (grad,) = torch.autograd.grad(written_out.exp().neg().sum(), M, create_graph=True)
+    grad.square().sum().backward()  # second order
+    assert M.grad is not None and M.grad.abs().sum() > 0

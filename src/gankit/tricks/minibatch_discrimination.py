@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor, nn
 
 from gankit import arguments
+
+
+@functools.cache
+def _cdist_twice_differentiable() -> bool:
+    """Whether this torch differentiates torch.cdist's backward (gradient penalties, R1 and unrolled D need it):
+    recent releases do; torch 2.6 raises "the derivative for '_cdist_backward' is not implemented"."""
+    x = torch.ones(1, 2, 1, requires_grad=True)
+    try:
+        (grad,) = torch.autograd.grad(torch.cdist(x, x * 2, p=1).sum(), x, create_graph=True)
+        grad.sum().backward()
+    except (NotImplementedError, RuntimeError):
+        return False
+    return True
+
+
+def l1_distances(M: Tensor) -> Tensor:
+    """[K, N, C] -> [K, N, N] pairwise L1 distances: torch.cdist where its backward is differentiable, else the same
+    sum written out ([K, N, N, C] in memory; equal to 2e-6, not bit for bit)."""
+    if _cdist_twice_differentiable():
+        return torch.cdist(M, M, p=1)
+    return (M[:, :, None, :] - M[:, None, :, :]).abs().sum(-1)
 
 
 class MinibatchDiscriminationHead(nn.Module):
@@ -34,7 +57,7 @@ class MinibatchDiscriminationHead(nn.Module):
         """o(x_i) for every sample of the batch: [N, F] -> [N, K]."""
         T = self.T * (self.log_scale.exp() / self.T.norm(dim=0))  # [F, K, C], unit columns times scale
         M = torch.einsum("nf,fkc->knc", features, T)  # [K, N, C]: M_i,k for every kernel k
-        l1 = torch.cdist(M, M, p=1)  # [K, N, N]: ||M_i,k - M_j,k||_L1
+        l1 = l1_distances(M)  # [K, N, N]: ||M_i,k - M_j,k||_L1
         c = torch.exp(-l1)  # [K, N, N]: c_k(x_i, x_j)
         not_self = 1.0 - torch.eye(len(features), device=features.device, dtype=c.dtype)  # [N, N]
         return (c * not_self).sum(2).T  # [N, K]: the self pair (exp(0) = 1) is excluded
