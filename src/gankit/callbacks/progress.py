@@ -24,6 +24,8 @@ class ProgressBar(RichProgressBar):
         return min(trainer.num_training_batches, done + remaining)
 
     def _get_train_description(self, current_epoch: int) -> str:
+        # A protected method of TQDMProgressBar (Lightning 2.5), overridden here only: Lightning has no public hook
+        # for the bar's description, and its own one prints "Epoch 90/-2" for max_steps runs (max_epochs = -1).
         if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:
             return super()._get_train_description(current_epoch)
         return f"Epoch {current_epoch}"
