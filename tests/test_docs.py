@@ -46,6 +46,22 @@ def documented_commands(script: str) -> list[tuple[str, list[str]]]:
     return found
 
 
+def train_commands_and_studies() -> list[tuple[str, list[str]]]:
+    """(page, train.py arguments) of every `python train.py ...` the docs show and of every `python sweep.py
+    study=...` they show, the study as the train.py multirun it launches."""
+    from omegaconf import OmegaConf
+
+    from gankit.sweeps.launch import launch_command, load_study
+
+    commands = documented_commands("train.py")
+    for page, args in documented_commands("sweep.py"):
+        if args[0].startswith("study="):
+            study = load_study(ROOT / "conf" / "sweep", args[0].partition("=")[2])
+            commands.append((page, launch_command(ROOT / "train.py", "doc", OmegaConf.create(study), args[1:],
+                                                  ROOT / "sweeps" / "doc")[2:]))
+    return commands
+
+
 def first_of_each_sweep(args: list[str]) -> list[str]:
     """A multirun's first job: `seed=0,1,2` -> `seed=0` (commas inside [] or {} are a list, not a sweep)."""
     first = []
@@ -64,19 +80,11 @@ def first_of_each_sweep(args: list[str]) -> list[str]:
 def test_every_documented_train_and_sweep_command_composes():
     """Every `python train.py ...` and `python sweep.py study=...` the docs show passes the command line's checks
     (Hydra composes it; group options, keys and value rules hold), the first job of a multirun included."""
-    from omegaconf import OmegaConf
-
     from gankit.checks import preflight
     from gankit.errors import ConfigError
     from gankit.keys import MAX_STEPS
-    from gankit.sweeps.launch import launch_command, load_study
 
-    commands = [(page, args) for page, args in documented_commands("train.py")]
-    for page, args in documented_commands("sweep.py"):
-        if args[0].startswith("study="):
-            study = load_study(ROOT / "conf" / "sweep", args[0].partition("=")[2])
-            commands.append((page, launch_command(ROOT / "train.py", "doc", OmegaConf.create(study), args[1:],
-                                                  ROOT / "sweeps" / "doc")[2:]))
+    commands = train_commands_and_studies()
     assert len(commands) > 40
     failed = []
     for page, args in commands:
@@ -94,7 +102,7 @@ def test_every_documented_train_and_sweep_command_composes():
 SHORT = ["trainer.max_steps=2", "callbacks.samples.every_n_steps=0"]  # every run: two steps, no figures on the way
 SMALL_METRICS = ["metrics.num_samples=200", "metrics.num_samples_periodic=200"]
 SMALL_CLASSIFIER = ["dataset.classifier.width=8", "dataset.classifier.epochs=1", "+dataset.classifier.max_train=2000"]
-FILES = {"mnist": "MNIST", "cifar10": "cifar-10-batches-py", "svhn": "train_32x32.mat"}  # need a download here
+DOWNLOADED = ("mnist", "cifar10", "svhn")  # datasets whose files this machine has no way to get
 
 
 def why_not_run(args: list[str]) -> str | None:
@@ -107,7 +115,7 @@ def why_not_run(args: list[str]) -> str | None:
                "paths.data_dir=/data": "files that are not here",
                "dataset.path=/home": "files that are not here"}
     reason = next((why for marker, why in reasons.items() if marker in text), None)
-    if reason is None and any(a in (f"dataset={d}" for d in FILES) for a in args):
+    if reason is None and any(f"dataset={d}" in args for d in DOWNLOADED):
         reason = "a dataset that needs a download"
     return reason
 
@@ -115,18 +123,8 @@ def why_not_run(args: list[str]) -> str | None:
 def runnable_train_commands() -> list[tuple[str, list[str]]]:
     """(page, arguments) of every train.py command the docs show and every study's first job, deduplicated, each a
     single run (a multirun's first job, Hydra's own settings left out: the launcher is tested on its own)."""
-    from omegaconf import OmegaConf
-
-    from gankit.sweeps.launch import launch_command, load_study
-
-    commands = documented_commands("train.py")
-    for page, args in documented_commands("sweep.py"):
-        if args[0].startswith("study="):
-            study = load_study(ROOT / "conf" / "sweep", args[0].partition("=")[2])
-            commands.append((page, launch_command(ROOT / "train.py", "doc", OmegaConf.create(study), args[1:],
-                                                  ROOT / "sweeps" / "doc")[2:]))
     seen, runnable = set(), []
-    for page, args in commands:
+    for page, args in train_commands_and_studies():
         args = [a for a in first_of_each_sweep(args)
                 if a != "-m" and not a.lstrip("+~").startswith(("hydra", "study."))]
         if why_not_run(args) is None and tuple(args) not in seen:
