@@ -4,11 +4,13 @@ One training iteration = `d_steps` D updates, each on a fresh real batch and fre
 then `g_steps` G updates. Each Lightning batch feeds one D update; the G updates follow
 every `d_steps`-th batch. `global_step` counts optimizer steps of both players.
 
-Training values (losses, mean D(x), gradient norms) are kept every batch in `batch_values`, where
-callbacks read them (the final ones reach metrics.json through callbacks/final.py), and sent to
-the loggers with `self.log` (about a millisecond a call) on every `trainer.log_every_n_steps`-th
-batch only, Lightning's own logger rhythm, at the step count after the batch (`step`: Lightning's logger
-step is then `global_step`, the axis evaluations and pictures log on, not its count of batches).
+Training values are kept in `batch_values`, where callbacks read them (the final ones reach metrics.json
+through callbacks/final.py): the losses every batch (the divergence guard checks them), mean D(x) and the
+gradient norms on the batches whose values are kept (`measures_this_batch`: the logging batches and the last
+one; ~0.3 ms a batch on a toy MLP otherwise). They are sent to the loggers with `self.log` (about a millisecond
+a call) on every `trainer.log_every_n_steps`-th batch only, Lightning's own logger rhythm, at the step count
+after the batch (`step`: Lightning's logger step is then `global_step`, the axis evaluations and pictures log
+on, not its count of batches).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class GAN(pl.LightningModule):
         self.compile_options, self.channels_last = _compile_options(compile), bool(channels_last)
         self.d_updates = 0  # D updates so far = batches so far; checkpointed, so resuming keeps the k:1 rhythm
         self.logs_this_batch = True  # whether this batch's values go to the loggers (see logging_batch)
+        self.measures_this_batch = True  # whether this batch measures mean D(x) and the gradient norms
         self.batch_values: dict[str, Tensor] = {}  # this batch's training values, detached: train/<name>
         self.values = RunValues()  # the run's latest values: these on logging batches, the evaluation's, ...
         self.config: dict | None = None  # the run's config (gankit.run.build_gan sets it): saved in checkpoints
@@ -224,6 +227,14 @@ class GAN(pl.LightningModule):
         every = self.trainer.log_every_n_steps
         return (every > 0 and (self.d_updates + 1) % every == 0) or self.trainer.should_stop
 
+    def last_batch(self, g_follows: bool) -> bool:
+        """Whether the run ends after this batch (max_steps reached, or the last batch of the last epoch)."""
+        trainer = self.trainer
+        if trainer.max_steps > 0 and self.global_step + 1 + (self.g_steps if g_follows else 0) >= trainer.max_steps:
+            return True
+        last_epoch = trainer.max_epochs is not None and 0 < trainer.max_epochs <= trainer.current_epoch + 1
+        return last_epoch and trainer.is_last_batch
+
     def training_step(self, real: Tensor, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         if self.channels_last and real.dim() == 4:
@@ -231,6 +242,7 @@ class GAN(pl.LightningModule):
         g_follows = (self.d_updates + 1) % self.d_steps == 0
         batch_size = real.shape[0]
         self.logs_this_batch, self.batch_values = self.logging_batch(), {}
+        self.measures_this_batch = self.logs_this_batch or self.last_batch(g_follows)
         # One G forward serves both this D update (detached) and the first G update.
         with torch.set_grad_enabled(g_follows):
             fake = self.generator(self.noise(batch_size))  # [B, *data_shape]
@@ -272,9 +284,12 @@ class GAN(pl.LightningModule):
             loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
             grad_norm = self._backward_and_step(loss, opt, self.discriminator)
         self._after_step("discriminator", self.discriminator)
-        values = {"train/d_loss": loss.detach(), "train/d_real": torch.sigmoid(real_logits).mean().detach(),
-                  "train/d_fake": torch.sigmoid(fake_logits).mean().detach()}
-        self.batch_values.update({**values, "train/grad_norm_d": grad_norm})
+        values = {"train/d_loss": loss.detach()}
+        if self.measures_this_batch:
+            values.update({"train/d_real": torch.sigmoid(real_logits).mean().detach(),
+                           "train/d_fake": torch.sigmoid(fake_logits).mean().detach()})
+            self.batch_values["train/grad_norm_d"] = grad_norm
+        self.batch_values.update(values)
         if self.logs_this_batch:
             self.log_dict(values, prog_bar=True)
             self.log("train/grad_norm_d", grad_norm)
@@ -289,7 +304,9 @@ class GAN(pl.LightningModule):
             loss = loss + sum(self._extra_terms("generator_term", step), loss.new_zeros(()))
             grad_norm = self._backward_and_step(loss, opt, self.generator)
         self._after_step("generator", self.generator)
-        self.batch_values.update({"train/g_loss": loss.detach(), "train/grad_norm_g": grad_norm})
+        self.batch_values["train/g_loss"] = loss.detach()
+        if self.measures_this_batch:
+            self.batch_values["train/grad_norm_g"] = grad_norm
         if self.logs_this_batch:
             self.log("train/g_loss", loss.detach(), prog_bar=True)
             self.log("train/grad_norm_g", grad_norm)
@@ -299,8 +316,9 @@ class GAN(pl.LightningModule):
         terms = (getattr(trick, hook)(step) for trick in self.tricks.values())
         return [term for term in terms if term is not None]
 
-    def _backward_and_step(self, loss: Tensor, opt, network: nn.Module) -> Tensor:
-        """Backward and step for one player (its optimizer toggled); the norm of its gradients."""
+    def _backward_and_step(self, loss: Tensor, opt, network: nn.Module) -> Tensor | None:
+        """Backward and step for one player (its optimizer toggled); the norm of its gradients (None on a batch
+        that does not measure it)."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self._stepping = "generator" if network is self.generator else "discriminator"  # (a module attribute
@@ -312,6 +330,9 @@ class GAN(pl.LightningModule):
         """The norm of the stepping player's true gradients: under precision=16-mixed Lightning's scaler unscales
         them before this hook, except for an optimizer that unscales inside its own step (fused Adam), whose
         gradients are divided by the scale here; ~50 us on the CPU, no device sync."""
+        if not self.measures_this_batch:
+            self._step_grad_norm = None
+            return
         norm = _grad_norm(getattr(self, self._stepping))
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         if scaler is not None and scaler.is_enabled() and getattr(optimizer, "_step_supports_amp_scaling", False):

@@ -11,6 +11,8 @@ from collections.abc import Callable
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit import arguments
+
 
 def bce_discriminator(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> Tensor:
     """-V(D, G) of Goodfellow et al. 2014, Eq. 1, with real label `real_target` (1 = no smoothing)."""
@@ -60,5 +62,5 @@ class GANLoss(nn.Module):
 
     def __init__(self, discriminator: Callable[[Tensor, Tensor], Tensor], generator: Callable[[Tensor], Tensor]):
         super().__init__()
-        self.discriminator_loss = discriminator
-        self.generator_loss = generator
+        self.discriminator_loss = arguments.batch_function("discriminator", discriminator)
+        self.generator_loss = arguments.batch_function("generator", generator)

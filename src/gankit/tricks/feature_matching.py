@@ -43,7 +43,8 @@ class FeatureMatching(Trick):
     ):
         super().__init__()
         self.weight = arguments.number("weight", weight, above=0.0)
-        self.distance, self.layer = distance, arguments.optional(arguments.text, "layer", layer)
+        self.distance = arguments.batch_function("distance", distance)
+        self.layer = arguments.optional(arguments.text, "layer", layer)
         self.replaces_generator_loss = arguments.boolean("replace", replace)
 
     def build(self, generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
