@@ -1,19 +1,63 @@
-"""A callback for benchmarks/end_to_end.py: writes the wall-clock time (time.time()) at the start of the first
-training step to `path`, so the benchmark can report the time from the command to the first step."""
+"""Batch clocks for benchmarks/end_to_end.py: the wall time of each batch's start, written as JSON at the end.
+
+`Stamps` is a callback train.py takes (`+callbacks.clock._target_=benchmarks.clock.Stamps +callbacks.clock.path=F`);
+the plain loop calls `BatchClock.tick` itself. One `time.perf_counter()` a batch (under a microsecond), so the
+clock does not slow what it measures."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import lightning.pytorch as pl
 
 
-class FirstStep(pl.Callback):
+class BatchClock:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.first_wall: float | None = None  # time.time() at the first batch: the time to the first step
+        self.starts: list[float] = []  # perf_counter() at each batch's start
+
+    def tick(self) -> None:
+        if self.first_wall is None:
+            self.first_wall = time.time()
+        self.starts.append(time.perf_counter())
+
+    def write(self) -> None:
+        self.path.write_text(json.dumps({"first_wall": self.first_wall, "starts": self.starts}))
+
+
+class Stamps(pl.Callback):
     def __init__(self, path: str):
-        self.path, self.stamped = Path(path), False
+        self.clock = BatchClock(path)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        if not self.stamped:
-            self.path.write_text(repr(time.time()))
-            self.stamped = True
+        self.clock.tick()
+
+    def on_train_end(self, trainer, module) -> None:
+        self.clock.tick()  # the end of the last batch
+        self.clock.write()
+
+
+def starts(path: str | Path) -> list[float]:
+    return json.loads(Path(path).read_text())["starts"]
+
+
+def steady_window(path: str | Path, warm_up: float) -> tuple[float, float]:
+    """(from, to) in perf_counter time, a system-wide clock: the run's batches after the first `warm_up` fraction
+    (start-up, first allocations) to its end."""
+    ticks = starts(path)
+    return ticks[max(1, int(warm_up * (len(ticks) - 1)))], ticks[-1]
+
+
+def seconds_per_batch(path: str | Path, window: tuple[float, float]) -> float:
+    """Mean seconds a batch of the batches that started inside `window` (from the first to the last of them)."""
+    inside = [t for t in starts(path) if window[0] <= t <= window[1]]
+    if len(inside) < 3:
+        raise ValueError(f"{path}: only {len(inside)} batches inside the window")
+    return (inside[-1] - inside[0]) / (len(inside) - 1)
+
+
+def first_step_wall(path: str | Path) -> float:
+    return json.loads(Path(path).read_text())["first_wall"]

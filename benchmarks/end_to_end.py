@@ -1,26 +1,37 @@
 """`python train.py` end to end against a plain PyTorch loop of the same networks, data, batch and optimisers.
 
-For each protocol both are run as a user runs them, in their own processes (one at a time, the same torch thread
-count), at two lengths; the time of an iteration (one batch: one D and one G update) is the difference of the two
-wall times over the difference of the iterations, so start-up, the final evaluation and the end-of-run pictures
-cancel out and every per-batch cost stays in (Lightning, the logger, checkpointing, the guards, the curves, the
-resume state). train.py runs with its default callbacks, the periodic evaluation and step figures off; a third
-train.py run at the long length with them at their default rhythm gives their cost, reported beside the ratio.
-Repeats interleave the runs. Then one profiled train.py run (Lightning's simple profiler) lists each callback's
-share of the training loop, and one run records the time from the command to the first training step.
+For each protocol both run as a user runs them, each in its own process with the same torch thread count:
+train.py with its default callbacks (checkpointing, the guards, the curves, the resume state, the W&B logger
+offline), the periodic evaluation and step figures off; the plain loop written below (the PyTorch DCGAN
+example's structure, with D frozen during G's update as gankit does, so both do the same arithmetic). Each
+process stamps the start of every batch (benchmarks/clock.py: one perf_counter call a batch).
 
-    python benchmarks/end_to_end.py                                   # the four protocols, 3 repeats
-    python benchmarks/end_to_end.py --protocols ring --repeats 2 --scale 0.5
-    python benchmarks/end_to_end.py --plain ring --iterations 200     # the plain loop alone (what the table times)
+This VM's speed drifts by 10-20% over minutes, and each of its two cores drifts on its own, more than the
+differences measured. So the two run at the same time on the same core (a pair): the kernel's fair scheduler gives
+each half of it, whatever its speed at the moment, and the ratio of their times a batch over the same stretch of
+wall time is the ratio of their CPU cost a batch (two copies of the plain loop measured 0.995-1.002 this way;
+side by side on two cores 0.89-1.10; one after the other, one plain loop took 8.9 to 10.1 ms a batch). The
+stretch: train.py's batches after its first fifth (warm-up) to its end, while the plain loop, started first,
+keeps going until train.py has finished. Pairs alternate the core. The table shows the geometric mean of the pairs' ratios with a
+95% t interval, the same for a train.py run with the evaluation and step figures at their default rhythm (their
+cost), and the time from the command to the first training step (a train.py run alone, median of three). Then one
+profiled train.py run alone (Lightning's simple profiler) lists each callback's share of the training loop. What
+a shared core hides: train.py's helper processes (W&B's service) take their CPU from both runs alike.
+
+    python benchmarks/end_to_end.py                                   # the four protocols, 4 pairs each
+    python benchmarks/end_to_end.py --protocols ring --pairs 2 --scale 0.5
+    python benchmarks/end_to_end.py --plain ring --batches 200 --stamps F   # the plain loop alone
 
 Protocols: pacgan_grid (PacGAN's Table 1 set-up: 25-Gaussian grid, 4 x 400 MLPs, batch 100), ring (the toy MLP
-on the ring, batch 256 by default), digits (the default job: DCGAN on digits 32x32, batch 64) and fashion (DCGAN on
-Fashion-MNIST, Debian's files).
+on the ring, batch 256), digits (the default job: DCGAN on digits 32x32, batch 64) and fashion (DCGAN on
+Fashion-MNIST from Debian's files, batch 64).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import math
 import os
 import re
 import statistics
@@ -31,16 +42,21 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# overrides of each protocol, and its (short, long) iteration counts at --scale 1
+sys.path.insert(0, str(ROOT))  # benchmarks.clock, for the plain loop and the tables
+from benchmarks.clock import BatchClock, first_step_wall, seconds_per_batch, steady_window  # noqa: E402
+
+# overrides of each protocol, and its batches a run at --scale 1 (~15-25 s of training on this machine's CPU)
 PROTOCOLS = {
-    "pacgan_grid": (["experiment=pacgan_grid"], (200, 1200)),
-    "ring": (["dataset=ring", "model=mlp"], (200, 1700)),
-    "digits": ([], (30, 230)),
-    "fashion": (["dataset=fashion_mnist"], (30, 230)),
+    "pacgan_grid": (["experiment=pacgan_grid"], 800),
+    "ring": (["dataset=ring", "model=mlp"], 1500),
+    "digits": ([], 150),
+    "fashion": (["dataset=fashion_mnist"], 150),
 }
 # the periodic work excluded from the ratio (reported apart): evaluations and step figures at the end only
 NO_PERIODIC = ["metrics.eval_every=0", "callbacks.samples.every_n_steps=0"]
 QUIET = ["~callbacks.progress_bar", "+trainer.enable_progress_bar=false"]
+WARM_UP = 0.2  # the fraction of a run's batches left out of its time a batch
+T95 = {1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # t(0.975, n-1)
 
 
 def compose(overrides: list[str]):
@@ -51,9 +67,10 @@ def compose(overrides: list[str]):
         return hydra_compose("train", overrides=overrides)
 
 
-def plain_loop(protocol: str, iterations: int) -> None:
-    """A hand-written loop (the PyTorch DCGAN example's structure) over the protocol's networks, optimisers and
-    batches, built from its config: one G forward a batch, one D update on real and detached fake, one G update."""
+def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = None) -> None:
+    """A hand-written loop over the protocol's networks, optimisers and batches, built from its config: one G forward
+    a batch, one D update on real and detached fake, one G update with D frozen. Runs `batches` batches, or with
+    `until` until that file exists (checked every 10 batches)."""
     import torch
 
     from gankit.run import build, build_data
@@ -62,26 +79,41 @@ def plain_loop(protocol: str, iterations: int) -> None:
     torch.manual_seed(cfg.seed)
     datamodule = build_data(cfg)
     g, d, loss = build(cfg.model.generator), build(cfg.model.discriminator), build(cfg.loss)
+    d_loss_of, g_loss_of = (plain_function(f) for f in (loss.discriminator_loss, loss.generator_loss))
     opt_g = build(cfg.gan.optimizer_g)(g.parameters())
     opt_d = build(cfg.gan.optimizer_d)(d.parameters())
     latent_dim = cfg.model.latent_dim
 
-    def batches():
+    def batches_forever():
         while True:
             yield from datamodule.train_dataloader()
 
-    stream = batches()
-    for _ in range(iterations):
+    clock, stream = BatchClock(stamps), batches_forever()
+    for batch in range(batches):
+        if until and batch % 10 == 0 and os.path.exists(until):
+            break
+        clock.tick()
         real = next(stream)
         fake = g(torch.randn(real.shape[0], latent_dim))
-        d_loss = loss.discriminator_loss(d(real)[0], d(fake.detach())[0])
+        d_loss = d_loss_of(d(real)[0], d(fake.detach())[0])
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        g_loss = loss.generator_loss(d(fake)[0])
+        d.requires_grad_(False)
+        g_loss = g_loss_of(d(fake)[0])
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        d.requires_grad_(True)
+    clock.tick()
+    clock.write()
+
+
+def plain_function(function):
+    """The loss function itself, not a Hydra partial (which re-checks its target policy on every call)."""
+    if isinstance(function, functools.partial):
+        return functools.partial(function.func, *function.args, **function.keywords)
+    return function
 
 
 def environment(threads: int) -> dict:
@@ -89,33 +121,65 @@ def environment(threads: int) -> dict:
             "WANDB_SILENT": "true", "MPLBACKEND": "Agg"}
 
 
-def timed(command: list[str], threads: int) -> float:
-    """Wall seconds of a command run from the repository root; stops the benchmark when it fails."""
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, env=environment(threads), capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(f"failed ({result.returncode}): {' '.join(command)}\n{result.stderr[-2000:]}")
-    return seconds
+def launch(command: list[str], threads: int, core: int | None = None) -> subprocess.Popen:
+    """The command started from the repository root, pinned to `core` when given."""
+    pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None
+    return subprocess.Popen(command, cwd=ROOT, env=environment(threads), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=pin)
 
 
-def train_command(protocol: str, iterations: int, run_dir: Path, *extra: str) -> list[str]:
+def finish(process: subprocess.Popen) -> None:
+    """Waits for the process; stops the benchmark when it failed."""
+    output, _ = process.communicate()
+    if process.returncode != 0:
+        sys.exit(f"failed ({process.returncode}): {' '.join(process.args)}\n{output[-3000:]}")
+
+
+def train_command(protocol: str, batches: int, run_dir: Path, stamps: Path | None, *extra: str) -> list[str]:
     overrides, _ = PROTOCOLS[protocol]
-    return [sys.executable, "train.py", *overrides, f"trainer.max_steps={2 * iterations}", f"hydra.run.dir={run_dir}",
-            "trainer.accelerator=cpu", *QUIET, *extra]  # the plain loop runs on the CPU too
+    clock = ["+callbacks.clock._target_=benchmarks.clock.Stamps", f"+callbacks.clock.path={stamps}"] if stamps else []
+    return [sys.executable, "train.py", *overrides, f"trainer.max_steps={2 * batches}", f"hydra.run.dir={run_dir}",
+            "trainer.accelerator=cpu", *QUIET, *clock, *extra]  # the plain loop runs on the CPU too
 
 
-def plain_command(protocol: str, iterations: int) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--plain", protocol, "--iterations", str(iterations)]
+def plain_command(protocol: str, batches: int, stamps: Path, until: Path | None = None) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--plain", protocol, "--batches", str(batches),
+            "--stamps", str(stamps), *(["--until", str(until)] if until else [])]
+
+
+def side_by_side(protocol: str, batches: int, threads: int, scratch: Path, name: str, core: int,
+                 *extra: str) -> tuple[float, float, float]:
+    """(train.py / plain, train.py's and the plain loop's seconds a batch) over the same wall-clock stretch,
+    both on `core`."""
+    plain_stamps, train_stamps = scratch / f"{name}-plain.json", scratch / f"{name}-train.json"
+    plain = launch(plain_command(protocol, 100 * batches, plain_stamps, until=train_stamps), threads, core)
+    train = launch(train_command(protocol, batches, scratch / name, train_stamps, *extra), threads, core)
+    finish(train)
+    finish(plain)
+    window = steady_window(train_stamps, WARM_UP)
+    return seconds_per_batch(train_stamps, window) / seconds_per_batch(plain_stamps, window), \
+        seconds_per_batch(train_stamps, window), seconds_per_batch(plain_stamps, window)
+
+
+def ratio_interval(ratios: list[float]) -> tuple[float, float, float]:
+    """Geometric mean of the pairs' ratios and its 95% t interval (on the log scale)."""
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return math.exp(mean), math.nan, math.nan
+    half = T95.get(len(logs) - 1, 1.96) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
 
 
 PER_BATCH = re.compile(r"on_(train_batch_|before_|after_|train_epoch_)")  # hooks inside the training loop
 
 
-def profile(protocol: str, iterations: int, run_dir: Path, threads: int) -> list[tuple[str, float]]:
+def profile(protocol: str, batches: int, run_dir: Path, threads: int) -> list[tuple[str, float]]:
     """(callback, its per-batch and per-epoch hooks' share of run_training_epoch in %) from a run with Lightning's
     simple profiler, largest first."""
-    command = train_command(protocol, iterations, run_dir, *NO_PERIODIC, "+trainer.profiler=simple")
+    overrides, _ = PROTOCOLS[protocol]
+    command = [sys.executable, "train.py", *overrides, f"trainer.max_steps={2 * batches}", f"hydra.run.dir={run_dir}",
+               "trainer.accelerator=cpu", *QUIET, *NO_PERIODIC, "+trainer.profiler=simple"]
     result = subprocess.run(command, cwd=ROOT, env=environment(threads), capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{result.stderr[-2000:]}")
@@ -137,62 +201,71 @@ def profile(protocol: str, iterations: int, run_dir: Path, threads: int) -> list
     return sorted(((name, 100 * total / epoch) for name, total in totals.items()), key=lambda x: -x[1])
 
 
-def first_step_seconds(protocol: str, run_dir: Path, threads: int) -> float:
-    """From the command's start to the first training step (a callback stamps the step's start)."""
-    stamp = run_dir.parent / f"{run_dir.name}.first_step"
-    command = train_command(protocol, 2, run_dir, *NO_PERIODIC, "+callbacks.clock._target_=benchmarks.clock.FirstStep",
-                            f"+callbacks.clock.path={stamp}")
-    start = time.time()
-    timed(command, threads)
-    return float(stamp.read_text()) - start
+def measure(protocol: str, batches: int, pairs: int, threads: int, scratch: Path) -> dict:
+    """The protocol's pairs without and with the periodic work, the time to the first step and the profile."""
+    runs = {"ratios": [], "periodic": [], "train": [], "plain": []}
+    for pair in range(pairs):
+        ratio, ours, plain = side_by_side(protocol, batches, threads, scratch, f"{protocol}-{pair}", pair % 2,
+                                          *NO_PERIODIC)
+        runs["ratios"].append(ratio)
+        runs["train"].append(ours)
+        runs["plain"].append(plain)
+    for pair in range(max(2, pairs // 2)):
+        runs["periodic"].append(side_by_side(protocol, batches, threads, scratch, f"{protocol}-default-{pair}",
+                                             pair % 2)[0])
+    first = []
+    for repeat in range(3):  # alone: start-up is what a user waits for
+        stamps = scratch / f"{protocol}-first-{repeat}.json"
+        start = time.time()
+        finish(launch(train_command(protocol, 3, scratch / f"{protocol}-first-{repeat}", stamps, *NO_PERIODIC),
+                      threads))
+        first.append(first_step_wall(stamps) - start)
+    return {"batches": batches, "plain": statistics.median(runs["plain"]), "train": statistics.median(runs["train"]),
+            "ratio": ratio_interval(runs["ratios"]), "ratios": runs["ratios"],
+            "periodic": ratio_interval(runs["periodic"]), "first": statistics.median(first),
+            "shares": profile(protocol, batches, scratch / f"{protocol}-profile", threads)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocols", default=",".join(PROTOCOLS), help="comma-separated: " + ", ".join(PROTOCOLS))
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every protocol's iteration counts")
+    parser.add_argument("--pairs", type=int, default=4, help="(plain, train.py) pairs a protocol, alternating order")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every protocol's batches")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of every process")
     parser.add_argument("--plain", help="run the plain loop of this protocol and exit (the benchmark's own child)")
-    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--batches", type=int, default=100, help="with --plain: how many batches")
+    parser.add_argument("--stamps", help="with --plain: where the batch clock writes")
+    parser.add_argument("--until", help="with --plain: run until this file exists (at most --batches batches)")
     args = parser.parse_args()
     if args.plain:
         sys.path.insert(0, str(ROOT / "src"))
-        plain_loop(args.plain, args.iterations)
+        plain_loop(args.plain, args.batches, args.stamps or os.devnull, args.until)
         return
     protocols = args.protocols.split(",")
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         sys.exit(f"unknown protocol {unknown[0]}; choose from {', '.join(PROTOCOLS)}")
-    print(f"{args.threads} torch thread(s) a process, {args.repeats} interleaved repeats (median), iteration = one "
-          "batch (one D and one G update); ms/it from the difference of two lengths")
-    print(f"{'protocol':<12} {'its':>10} {'plain ms/it':>12} {'train.py ms/it':>15} {'ratio':>6} "
-          f"{'+eval/figures ms/it':>20} {'first step s':>13}")
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("the benchmark alternates its pairs between two cores: it needs two")
+    print(f"{args.threads} torch thread(s) a process, {args.pairs} pairs (plain loop and train.py sharing one core) a "
+          f"protocol; iteration = one batch (one D and one G update), after the first {WARM_UP:.0%}; a shared core "
+          "halves both speeds")
+    print(f"{'protocol':<12} {'batches':>7} {'plain ms/it':>12} {'train.py ms/it':>15} {'ratio [95% CI]':>22} "
+          f"{'with eval/figures':>22} {'first step s':>13}  pairs' ratios")
+    shares = {}
     with tempfile.TemporaryDirectory(prefix="gankit-e2e-") as scratch:
-        scratch = Path(scratch)
-        shares = {}
         for protocol in protocols:
-            short, long = (max(2, round(n * args.scale)) for n in PROTOCOLS[protocol][1])
-            ours, plain, periodic = [], [], []
-            for repeat in range(args.repeats):
-                run = scratch / f"{protocol}-{repeat}"
-                t_short = timed(train_command(protocol, short, run / "short", *NO_PERIODIC), args.threads)
-                t_long = timed(train_command(protocol, long, run / "long", *NO_PERIODIC), args.threads)
-                p_short = timed(plain_command(protocol, short), args.threads)
-                p_long = timed(plain_command(protocol, long), args.threads)
-                t_default = timed(train_command(protocol, long, run / "default"), args.threads)
-                ours.append((t_long - t_short) / (long - short))
-                plain.append((p_long - p_short) / (long - short))
-                periodic.append((t_default - t_long) / long)
-            first = first_step_seconds(protocol, scratch / f"{protocol}-first", args.threads)
-            shares[protocol] = profile(protocol, long, scratch / f"{protocol}-profile", args.threads)
-            o, p, e = (statistics.median(x) for x in (ours, plain, periodic))
-            print(f"{protocol:<12} {f'{short}->{long}':>10} {p * 1e3:>12.2f} {o * 1e3:>15.2f} {o / p:>6.3f} "
-                  f"{e * 1e3:>20.2f} {first:>13.1f}", flush=True)
-        print("\neach callback's share of the training loop (run_training_epoch), profiled run, no periodic work:")
-        for protocol, listed in shares.items():
-            text = ", ".join(f"{name} {share:.1f}%" for name, share in listed if share >= 0.05) or "none measurable"
-            print(f"{protocol:<12} {text}")
+            batches = max(10, round(PROTOCOLS[protocol][1] * args.scale))
+            m = measure(protocol, batches, args.pairs, args.threads, Path(scratch))
+            ratio, periodic = ("{:.3f} [{:.3f}, {:.3f}]".format(*m[key]) for key in ("ratio", "periodic"))
+            print(f"{protocol:<12} {batches:>7} {m['plain'] * 1e3:>12.2f} {m['train'] * 1e3:>15.2f} {ratio:>22} "
+                  f"{periodic:>22} {m['first']:>13.1f}  "
+                  + " ".join(f"{r:.3f}" for r in m["ratios"]), flush=True)
+            shares[protocol] = m["shares"]
+    print("\neach callback's share of the training loop (run_training_epoch), profiled run, no periodic work:")
+    for protocol, listed in shares.items():
+        text = ", ".join(f"{name} {share:.1f}%" for name, share in listed if share >= 0.05) or "none measurable"
+        print(f"{protocol:<12} {text}")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ class DivergenceGuard(pl.Callback):
         self._batches += 1
         losses = [v for k, v in gan.batch_values.items() if k.startswith(self.losses) and torch.is_tensor(v)]
         if losses:
-            finite = torch.stack([torch.isfinite(v.detach()).all() for v in losses]).all()  # [] bool, no sync
+            finite = torch.isfinite(torch.cat([v.detach().reshape(-1) for v in losses])).all()  # [] bool, no sync
             self._finite = finite if self._finite is None else self._finite & finite
         can_roll_back = self.rolled_back < self.rollbacks  # then every batch: the next checkpoint must be good
         if (self._batches % self.every_n_batches and not can_roll_back) or self._finite is None:
