@@ -11,11 +11,11 @@ differences measured. So the two run at the same time on the same core (a pair):
 each half of it, whatever its speed at the moment, and the ratio of their times a batch over the same stretch of
 wall time is the ratio of their CPU cost a batch (two copies of the plain loop measured 0.995-1.002 this way;
 side by side on two cores 0.89-1.10; one after the other, one plain loop took 8.9 to 10.1 ms a batch). The
-stretch: train.py's batches after its first fifth (warm-up) to its end, while the plain loop, started first,
-keeps going until train.py has finished. Pairs alternate the core. The table shows the geometric mean of the
-pairs' ratios with a 95% t interval, the same for a train.py run with the evaluation and step figures at their default rhythm (their
-cost), and the time from the command to the first training step (a train.py run alone, median of three). Then one
-profiled train.py run alone (Lightning's simple profiler) lists each callback's share of the training loop. What
+stretch: train.py's batches after its first fifth (warm-up) to its end, while the plain loop, started first, keeps
+going until train.py has finished. Pairs alternate the core. The table shows the geometric mean of the pairs' ratios
+with a 95% t interval, the same for a train.py run with the evaluation and step figures at their default rhythm
+(their cost), and the time from the command to the first training step (a train.py run alone, median of three). Then
+one profiled train.py run alone (Lightning's simple profiler) lists each callback's share of the training loop. What
 a shared core hides: train.py's helper processes (W&B's service) take their CPU from both runs alike.
 
     python benchmarks/end_to_end.py                                   # the four protocols, 4 pairs each
