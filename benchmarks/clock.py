@@ -29,14 +29,21 @@ class BatchClock:
 
 
 class Stamps(pl.Callback):
+    """Listed after the other callbacks: a batch's stretch holds their batch-end hooks, and the last one ends when
+    its batch-end hooks have run (not at on_train_end, after the final evaluation and pictures)."""
+
     def __init__(self, path: str):
         self.clock = BatchClock(path)
+        self.batch_end: float | None = None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         self.clock.tick()
 
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        self.batch_end = time.perf_counter()
+
     def on_train_end(self, trainer, module) -> None:
-        self.clock.tick()  # the end of the last batch
+        self.clock.starts.append(self.batch_end)  # the end of the last batch
         self.clock.write()
 
 
