@@ -32,9 +32,9 @@ class Stamps(pl.Callback):
     """Listed after the other callbacks: a batch's stretch holds their batch-end hooks, and the last one ends when
     its batch-end hooks have run (not at on_train_end, after the final evaluation and pictures)."""
 
-    def __init__(self, path: str):
-        self.clock = BatchClock(path)
-        self.batch_end: float | None = None
+    def __init__(self, path: str | None = None):  # None: clock.json in the run directory (sweeps)
+        self.clock = BatchClock(path or "clock.json")
+        self.in_run_dir, self.batch_end = path is None, None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         self.clock.tick()
@@ -44,6 +44,8 @@ class Stamps(pl.Callback):
 
     def on_train_end(self, trainer, module) -> None:
         self.clock.starts.append(self.batch_end)  # the end of the last batch
+        if self.in_run_dir:
+            self.clock.path = Path(trainer.default_root_dir) / "clock.json"
         self.clock.write()
 
 
