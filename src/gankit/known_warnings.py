@@ -16,6 +16,9 @@ KNOWN = [
     # Lightning warns whenever an srun binary exists and the process was not started by srun, outside SLURM jobs
     # too; gankit's SLURM launcher (submitit) starts every job's processes with srun, where it does not fire.
     "The `srun` command is available on your system but is not used",
+    # gankit logs every log_every_n_steps-th batch of the whole run (GAN.logging_batch counts batches across
+    # epochs), so epochs shorter than the interval (digits: 22 batches) still log.
+    ".*is smaller than the logging interval",
 ]
 
 
