@@ -14,8 +14,8 @@ import lightning.pytorch as pl
 
 
 class BatchClock:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path else None  # None: given to write
         self.first_wall: float | None = None  # time.time() at the first batch: the time to the first step
         self.starts: list[float] = []  # perf_counter() at each batch's start
 
@@ -24,8 +24,8 @@ class BatchClock:
             self.first_wall = time.time()
         self.starts.append(time.perf_counter())
 
-    def write(self) -> None:
-        self.path.write_text(json.dumps({"first_wall": self.first_wall, "starts": self.starts}))
+    def write(self, path: Path | None = None) -> None:
+        (path or self.path).write_text(json.dumps({"first_wall": self.first_wall, "starts": self.starts}))
 
 
 class Stamps(pl.Callback):
@@ -33,8 +33,7 @@ class Stamps(pl.Callback):
     its batch-end hooks have run (not at on_train_end, after the final evaluation and pictures)."""
 
     def __init__(self, path: str | None = None):  # None: clock.json in the run directory (sweeps)
-        self.clock = BatchClock(path or "clock.json")
-        self.in_run_dir, self.batch_end = path is None, None
+        self.clock, self.batch_end = BatchClock(path), None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         self.clock.tick()
@@ -44,9 +43,7 @@ class Stamps(pl.Callback):
 
     def on_train_end(self, trainer, module) -> None:
         self.clock.starts.append(self.batch_end)  # the end of the last batch
-        if self.in_run_dir:
-            self.clock.path = Path(trainer.default_root_dir) / "clock.json"
-        self.clock.write()
+        self.clock.write(self.clock.path or Path(trainer.default_root_dir) / "clock.json")
 
 
 def starts(path: str | Path) -> list[float]:

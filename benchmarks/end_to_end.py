@@ -110,7 +110,9 @@ def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = Non
 
 
 def plain_function(function):
-    """The loss function itself, not a Hydra partial (which re-checks its target policy on every call)."""
+    """The loss function itself, not a Hydra partial (which re-checks its target policy on every call). gankit's
+    GANLoss does this too (arguments.batch_function); done here as well so that the plain loop stays the same when
+    the benchmark measures a commit from before it."""
     if isinstance(function, functools.partial):
         return functools.partial(function.func, *function.args, **function.keywords)
     return function
@@ -128,11 +130,12 @@ def launch(command: list[str], threads: int, core: int | None = None) -> subproc
                             stderr=subprocess.STDOUT, text=True, preexec_fn=pin)
 
 
-def finish(process: subprocess.Popen) -> None:
-    """Waits for the process; stops the benchmark when it failed."""
+def finish(process: subprocess.Popen) -> str:
+    """Waits for the process and returns its output; stops the benchmark when it failed."""
     output, _ = process.communicate()
     if process.returncode != 0:
         sys.exit(f"failed ({process.returncode}): {' '.join(process.args)}\n{output[-3000:]}")
+    return output
 
 
 def train_command(protocol: str, batches: int, run_dir: Path, stamps: Path | None, *extra: str) -> list[str]:
@@ -177,14 +180,10 @@ PER_BATCH = re.compile(r"on_(train_batch_|before_|after_|train_epoch_)")  # hook
 def profile(protocol: str, batches: int, run_dir: Path, threads: int) -> list[tuple[str, float]]:
     """(callback, its per-batch and per-epoch hooks' share of run_training_epoch in %) from a run with Lightning's
     simple profiler, largest first."""
-    overrides, _ = PROTOCOLS[protocol]
-    command = [sys.executable, "train.py", *overrides, f"trainer.max_steps={2 * batches}", f"hydra.run.dir={run_dir}",
-               "trainer.accelerator=cpu", *QUIET, *NO_PERIODIC, "+trainer.profiler=simple"]
-    result = subprocess.run(command, cwd=ROOT, env=environment(threads), capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{result.stderr[-2000:]}")
+    output = finish(launch(train_command(protocol, batches, run_dir, None, *NO_PERIODIC, "+trainer.profiler=simple"),
+                           threads))
     totals, epoch = {}, None
-    for line in (result.stdout + result.stderr).splitlines():
+    for line in output.splitlines():
         cells = [c.strip() for c in line.split("|") if c.strip()]
         if len(cells) < 4:
             continue
