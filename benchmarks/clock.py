@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import lightning.pytorch as pl
+import torch
 
 
 class BatchClock:
@@ -39,6 +40,8 @@ class Stamps(pl.Callback):
         self.clock.tick()
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if module.device.type == "cuda" and trainer.global_step >= trainer.max_steps:
+            torch.cuda.synchronize()  # the last batch ends when the GPU has done its work (the plain loop waits too)
         self.batch_end = time.perf_counter()
 
     def on_train_end(self, trainer, module) -> None:

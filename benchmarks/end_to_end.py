@@ -21,6 +21,7 @@ a shared core hides: train.py's helper processes (W&B's service) take their CPU 
     python benchmarks/end_to_end.py                                   # the four protocols, 4 pairs each
     python benchmarks/end_to_end.py --protocols ring --pairs 2 --scale 0.5
     python benchmarks/end_to_end.py --plain ring --batches 200 --stamps F   # the plain loop alone
+    python benchmarks/end_to_end.py --device cuda --variants fp32,bf16,compile   # on a GPU: runs one after the other
 
 Protocols: pacgan_grid (PacGAN's Table 1 set-up: 25-Gaussian grid, 4 x 400 MLPs, batch 100), ring (the toy MLP
 on the ring, batch 256), digits (the default job: DCGAN on digits 32x32, batch 64) and fashion (DCGAN on
@@ -67,10 +68,16 @@ def compose(overrides: list[str]):
         return hydra_compose("train", overrides=overrides)
 
 
-def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = None) -> None:
+def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = None, device: str = "cpu",
+               variant: str = "fp32") -> None:
     """A hand-written loop over the protocol's networks, optimisers and batches, built from its config: one G forward
     a batch, one D update on real and detached fake, one G update with D frozen. Runs `batches` batches, or with
-    `until` until that file exists (checked every 10 batches)."""
+    `until` until that file exists (checked every 10 batches). On CUDA the data stay on the GPU as gankit's
+    datamodules hold them, `variant` bf16 runs the forward passes under bfloat16 autocast and `compile` compiles G
+    and D (as `compile=true` does), and the last stamp waits for the GPU."""
+    import contextlib
+    from types import SimpleNamespace
+
     import torch
 
     from gankit.run import build, build_data
@@ -78,7 +85,14 @@ def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = Non
     cfg = compose(PROTOCOLS[protocol][0] + ["logger=none"])
     torch.manual_seed(cfg.seed)
     datamodule = build_data(cfg)
-    g, d, loss = build(cfg.model.generator), build(cfg.model.discriminator), build(cfg.loss)
+    on = torch.device(device)
+    # the datamodule places its batches on its trainer's device (gankit.data.batches.placement)
+    datamodule.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=on), global_rank=0)
+    g, d, loss = build(cfg.model.generator).to(on), build(cfg.model.discriminator).to(on), build(cfg.loss)
+    if variant == "compile":
+        g.compile()
+        d.compile()
+    autocast = torch.autocast(on.type, dtype=torch.bfloat16) if variant == "bf16" else contextlib.nullcontext()
     d_loss_of, g_loss_of = (plain_function(f) for f in (loss.discriminator_loss, loss.generator_loss))
     opt_g = build(cfg.gan.optimizer_g)(g.parameters())
     opt_d = build(cfg.gan.optimizer_d)(d.parameters())
@@ -94,17 +108,21 @@ def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = Non
             break
         clock.tick()
         real = next(stream)
-        fake = g(torch.randn(real.shape[0], latent_dim))
-        d_loss = d_loss_of(d(real)[0], d(fake.detach())[0])
+        with autocast:
+            fake = g(torch.randn(real.shape[0], latent_dim, device=on))
+            d_loss = d_loss_of(d(real)[0], d(fake.detach())[0])
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
         d.requires_grad_(False)
-        g_loss = g_loss_of(d(fake)[0])
+        with autocast:
+            g_loss = g_loss_of(d(fake)[0])
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
         d.requires_grad_(True)
+    if on.type == "cuda":
+        torch.cuda.synchronize()
     clock.tick()
     clock.write()
 
@@ -138,16 +156,23 @@ def finish(process: subprocess.Popen) -> str:
     return output
 
 
-def train_command(protocol: str, batches: int, run_dir: Path, stamps: Path | None, *extra: str) -> list[str]:
+VARIANTS = {"fp32": [], "bf16": ["trainer.precision=bf16-mixed"], "compile": ["compile=true"]}  # train.py's side
+
+
+def train_command(protocol: str, batches: int, run_dir: Path, stamps: Path | None, *extra: str,
+                  device: str = "cpu") -> list[str]:
     overrides, _ = PROTOCOLS[protocol]
     clock = ["+callbacks.clock._target_=benchmarks.clock.Stamps", f"+callbacks.clock.path={stamps}"] if stamps else []
+    accelerator = "gpu" if device == "cuda" else "cpu"  # the plain loop's device
     return [sys.executable, "train.py", *overrides, f"trainer.max_steps={2 * batches}", f"hydra.run.dir={run_dir}",
-            "trainer.accelerator=cpu", *QUIET, *clock, *extra]  # the plain loop runs on the CPU too
+            f"trainer.accelerator={accelerator}", *QUIET, *clock, *extra]
 
 
-def plain_command(protocol: str, batches: int, stamps: Path, until: Path | None = None) -> list[str]:
+def plain_command(protocol: str, batches: int, stamps: Path, until: Path | None = None, device: str = "cpu",
+                  variant: str = "fp32") -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--plain", protocol, "--batches", str(batches),
-            "--stamps", str(stamps), *(["--until", str(until)] if until else [])]
+            "--stamps", str(stamps), *(["--until", str(until)] if until else []), "--device", device,
+            "--variant", variant]
 
 
 def side_by_side(protocol: str, batches: int, threads: int, scratch: Path, name: str, core: int,
@@ -225,12 +250,66 @@ def measure(protocol: str, batches: int, pairs: int, threads: int, scratch: Path
             "shares": profile(protocol, batches, scratch / f"{protocol}-profile", threads)}
 
 
+def one_after_the_other(protocol: str, batches: int, repeats: int, variant: str, threads: int, scratch: Path,
+                        device: str) -> dict:
+    """On a GPU machine (many cores; the GPU does the arithmetic, so two runs at once would share it): the plain loop
+    and train.py each alone, one after the other, the order alternating; each one's seconds a batch over its own
+    batches after the first fifth (compiling falls inside that fifth); the time to train.py's first step."""
+    ratios, plain, ours, first = [], [], [], []
+    for repeat in range(repeats):
+        name = f"{protocol}-{variant}-{repeat}"
+        plain_stamps, train_stamps = scratch / f"{name}-plain.json", scratch / f"{name}-train.json"
+        runs = [(plain_stamps, plain_command(protocol, batches, plain_stamps, device=device, variant=variant)),
+                (train_stamps, train_command(protocol, batches, scratch / name, train_stamps, *NO_PERIODIC,
+                                             *VARIANTS[variant], device=device))]
+        for stamps, command in runs if repeat % 2 == 0 else runs[::-1]:
+            start = time.time()
+            finish(launch(command, threads))
+            if stamps == train_stamps:
+                first.append(first_step_wall(stamps) - start)
+        times = [seconds_per_batch(s, steady_window(s, WARM_UP)) for s in (plain_stamps, train_stamps)]
+        plain.append(times[0])
+        ours.append(times[1])
+        ratios.append(times[1] / times[0])
+    return {"batches": batches, "plain": statistics.median(plain), "train": statistics.median(ours),
+            "ratio": ratio_interval(ratios), "ratios": ratios, "first": statistics.median(first)}
+
+
+def main_on_device(args, protocols: list[str]) -> None:
+    import importlib.util
+
+    variants = args.variants.split(",")
+    if importlib.util.find_spec("wandb") is None:  # a GPU machine without W&B: the CSV logger in its place
+        print("W&B is not installed here: train.py runs with logger=csv")
+        VARIANTS.update({k: [*v, "logger=csv"] for k, v in VARIANTS.items()})
+    if unknown := [v for v in variants if v not in VARIANTS]:
+        sys.exit(f"unknown variant {unknown[0]}; choose from {', '.join(VARIANTS)}")
+    print(f"{args.device}: the plain loop and train.py alone one after the other, {args.pairs} repeats, order "
+          f"alternating; iteration = one batch (one D and one G update), after the first {WARM_UP:.0%}")
+    print(f"{'protocol':<12} {'variant':<8} {'batches':>7} {'plain ms/it':>12} {'train.py ms/it':>15} "
+          f"{'ratio [95% CI]':>22} {'first step s':>13}  repeats' ratios")
+    with tempfile.TemporaryDirectory(prefix="gankit-e2e-") as scratch:
+        for protocol in protocols:
+            for variant in variants:
+                batches = max(10, round(PROTOCOLS[protocol][1] * args.scale))
+                m = one_after_the_other(protocol, batches, args.pairs, variant, args.threads, Path(scratch),
+                                        args.device)
+                ratio = "{:.3f} [{:.3f}, {:.3f}]".format(*m["ratio"])
+                print(f"{protocol:<12} {variant:<8} {batches:>7} {m['plain'] * 1e3:>12.2f} {m['train'] * 1e3:>15.2f} "
+                      f"{ratio:>22} {m['first']:>13.1f}  " + " ".join(f"{r:.3f}" for r in m["ratios"]), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocols", default=",".join(PROTOCOLS), help="comma-separated: " + ", ".join(PROTOCOLS))
     parser.add_argument("--pairs", type=int, default=4, help="(plain, train.py) pairs a protocol, alternating order")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every protocol's batches")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of every process")
+    parser.add_argument("--device", default="cpu", help="cpu (pairs sharing a core) or cuda (runs one after the "
+                                                           "other on the GPU)")
+    parser.add_argument("--variants", default="fp32", help="with --device cuda, comma-separated: "
+                                                           + ", ".join(VARIANTS))
+    parser.add_argument("--variant", default="fp32", help="with --plain: fp32, bf16 or compile")
     parser.add_argument("--plain", help="run the plain loop of this protocol and exit (the benchmark's own child)")
     parser.add_argument("--batches", type=int, default=100, help="with --plain: how many batches")
     parser.add_argument("--stamps", help="with --plain: where the batch clock writes")
@@ -238,12 +317,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.plain:
         sys.path.insert(0, str(ROOT / "src"))
-        plain_loop(args.plain, args.batches, args.stamps or os.devnull, args.until)
+        plain_loop(args.plain, args.batches, args.stamps or os.devnull, args.until, args.device, args.variant)
         return
     protocols = args.protocols.split(",")
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         sys.exit(f"unknown protocol {unknown[0]}; choose from {', '.join(PROTOCOLS)}")
+    if args.device != "cpu":
+        return main_on_device(args, protocols)
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("the benchmark alternates its pairs between two cores: it needs two")
     print(f"{args.threads} torch thread(s) a process, {args.pairs} pairs (plain loop and train.py sharing one core) a "
