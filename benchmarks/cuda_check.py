@@ -68,12 +68,12 @@ def check(name: str, overrides: list[str], batches: int, scratch: Path, logger: 
     except Exception as error:  # a row, not the end of the check
         return f"{name:<34} FAILED {type(error).__name__}: {error}\n{traceback.format_exc(limit=-4)}"
     wall = time.perf_counter() - start
-    on_gpu = all(p.device.type == ("cuda" if device == "gpu" else "cpu") for p in gan.parameters())
+    (watch,) = (c for c in trainer.callbacks if type(c).__name__ == "SyncWatch")
+    on_gpu = watch.devices == {"cuda" if device == "gpu" else "cpu"}  # during training
     losses = {k: v for k, v in metrics.items() if k.startswith("train/") and k.endswith("loss")}
     finite = bool(losses) and all(math.isfinite(v) for v in losses.values())
     evaluated = {k: round(v, 4) for k, v in metrics.items() if k.startswith("eval/") and isinstance(v, float)
                  and k != "eval/seconds"}
-    (watch,) = (c for c in trainer.callbacks if type(c).__name__ == "SyncWatch")
     ok = "ok" if on_gpu and finite else "WRONG"
     if device == "gpu":
         torch.cuda.empty_cache()

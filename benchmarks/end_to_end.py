@@ -73,8 +73,8 @@ def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = Non
     """A hand-written loop over the protocol's networks, optimisers and batches, built from its config: one G forward
     a batch, one D update on real and detached fake, one G update with D frozen. Runs `batches` batches, or with
     `until` until that file exists (checked every 10 batches). On CUDA the data stay on the GPU as gankit's
-    datamodules hold them, `variant` bf16 runs the forward passes under bfloat16 autocast and `compile` compiles G
-    and D (as `compile=true` does), and the last stamp waits for the GPU."""
+    datamodules hold them, `variant` bf16 runs the forward passes under bfloat16 autocast and compile compiles G
+    and D (as `compile=true` does; bf16-compile both), and the last stamp waits for the GPU."""
     import contextlib
     from types import SimpleNamespace
 
@@ -89,10 +89,11 @@ def plain_loop(protocol: str, batches: int, stamps: str, until: str | None = Non
     # the datamodule places its batches on its trainer's device (gankit.data.batches.placement)
     datamodule.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=on), global_rank=0)
     g, d, loss = build(cfg.model.generator).to(on), build(cfg.model.discriminator).to(on), build(cfg.loss)
-    if variant == "compile":
+    if variant.endswith("compile"):
         g.compile()
         d.compile()
-    autocast = torch.autocast(on.type, dtype=torch.bfloat16) if variant == "bf16" else contextlib.nullcontext()
+    autocast = torch.autocast(on.type, dtype=torch.bfloat16) if variant.startswith("bf16") \
+        else contextlib.nullcontext()
     d_loss_of, g_loss_of = (plain_function(f) for f in (loss.discriminator_loss, loss.generator_loss))
     opt_g = build(cfg.gan.optimizer_g)(g.parameters())
     opt_d = build(cfg.gan.optimizer_d)(d.parameters())
@@ -156,7 +157,8 @@ def finish(process: subprocess.Popen) -> str:
     return output
 
 
-VARIANTS = {"fp32": [], "bf16": ["trainer.precision=bf16-mixed"], "compile": ["compile=true"]}  # train.py's side
+VARIANTS = {"fp32": [], "bf16": ["trainer.precision=bf16-mixed"], "compile": ["compile=true"],  # train.py's side
+            "bf16-compile": ["trainer.precision=bf16-mixed", "compile=true"]}
 
 
 def train_command(protocol: str, batches: int, run_dir: Path, stamps: Path | None, *extra: str,
@@ -309,7 +311,7 @@ def main() -> None:
                                                            "other on the GPU)")
     parser.add_argument("--variants", default="fp32", help="with --device cuda, comma-separated: "
                                                            + ", ".join(VARIANTS))
-    parser.add_argument("--variant", default="fp32", help="with --plain: fp32, bf16 or compile")
+    parser.add_argument("--variant", default="fp32", help="with --plain: " + ", ".join(VARIANTS))
     parser.add_argument("--plain", help="run the plain loop of this protocol and exit (the benchmark's own child)")
     parser.add_argument("--batches", type=int, default=100, help="with --plain: how many batches")
     parser.add_argument("--stamps", help="with --plain: where the batch clock writes")

@@ -34,9 +34,13 @@ class SyncWatch(pl.Callback):
         self.plain, self.measuring = Counter(), Counter()  # place -> syncs, in plain / measuring batches
         self.batches = Counter()  # "plain" / "measuring" -> watched batches
         self._catcher, self._found = None, []
+        self.devices: set[str] = set()  # where the parameters were at the first batch (Lightning moves them back
+        # to the CPU when fit ends)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         self.seen += 1
+        if self.seen == 1:
+            self.devices = {p.device.type for p in module.parameters()}
         if module.device.type != "cuda" or self.seen <= self.warm_up:
             return
         self._found = []

@@ -76,6 +76,27 @@ def test_the_running_means_load_into_a_fresh_technique():
     assert all(torch.equal(a, b) for a, b in zip(old.state_dict().values(), new.state_dict().values(), strict=True))
 
 
+def test_a_loaded_history_goes_on_from_its_own_count():
+    """t lives in a buffer and, for the hot path (no read from the GPU), in a Python int: a load resets the int."""
+    g = nn.Linear(3, 2)
+    seen = []
+    old = HistoricalAveraging(players=["generator"])
+    for _ in range(3):
+        with torch.no_grad():
+            g.weight.add_(torch.randn_like(g.weight))
+        old.after_step("generator", g)
+        seen.append(g.weight.detach().clone())
+    new = HistoricalAveraging(players=["generator"])
+    new.after_step("generator", nn.Linear(3, 2))  # its own t = 1 before the load
+    new.load_state_dict(old.state_dict())
+    with torch.no_grad():
+        g.weight.add_(1.0)
+    new.after_step("generator", g)
+    seen.append(g.weight.detach().clone())
+    assert new.history["generator"].count.item() == 4
+    assert torch.allclose(new.history["generator"].weight, torch.stack(seen).mean(0), atol=1e-6)
+
+
 def test_a_run_checkpoints_and_resumes_the_history(make_config, tmp_path):
     small = ["metrics=none", "trick=historical_averaging", "model=mlp", "dataset=ring", "dataset.batch_size=8",
              "model.generator.hidden=[8]", "model.discriminator.hidden=[8]", "+dataset.samples.figure.resolution=10"]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import get_swa_multi_avg_fn
 
 from gankit import arguments
 from gankit.errors import BadArgument
@@ -24,28 +25,38 @@ def _key(parameter_name: str) -> str:
 
 
 class RunningMean(nn.Module):
-    """(1/t) sum_{i=1..t} theta[i] for every parameter of one network, as buffers."""
+    """(1/t) sum_{i=1..t} theta[i] for every parameter of one network, as buffers. Each update is PyTorch's
+    running-average step (`torch.optim.swa_utils.get_swa_multi_avg_fn`: mean += (theta - mean) / t, one foreach
+    call over the parameters). t is a buffer (checkpointed) mirrored by a Python int, so that no step reads it back
+    from the GPU (a device sync)."""
 
     def __init__(self):
         super().__init__()
         self.register_buffer("count", torch.zeros((), dtype=torch.long))  # t
+        self._count: int | None = None  # t on the host; None: read from the buffer once (new, or loaded)
+
+    def steps(self) -> int:
+        if self._count is None:
+            self._count = int(self.count)  # the one read after a start or a load
+        return self._count
 
     @torch.no_grad()
     def update(self, network: nn.Module) -> None:
         """Add the network's current parameters to the mean (the first call starts it)."""
+        first = self.steps() == 0
         self.count += 1
-        first = bool(self.count == 1)  # read once: a tensor in an `if` per parameter syncs the device each time
-        for name, parameter in network.named_parameters():
-            key = _key(name)
-            if first or not hasattr(self, key):
-                self.register_buffer(key, parameter.detach().clone())
-            else:
-                mean = getattr(self, key)
-                mean += (parameter.detach() - mean) / self.count
+        self._count += 1
+        named = list(network.named_parameters())
+        if first or not all(hasattr(self, _key(n)) for n, _ in named):
+            for name, parameter in named:
+                self.register_buffer(_key(name), parameter.detach().clone())
+            return
+        means = [getattr(self, _key(n)) for n, _ in named]
+        get_swa_multi_avg_fn()(means, [p.detach() for _, p in named], self._count - 1)  # mean of t - 1 -> mean of t
 
     def penalty(self, network: nn.Module) -> Tensor:
         """sum over parameters of ||theta - mean||^2; starts the mean if it is empty."""
-        if self.count == 0:
+        if self.steps() == 0:
             self.update(network)
         terms = [((p - getattr(self, _key(n))) ** 2).sum() for n, p in network.named_parameters()]
         return torch.stack(terms).sum()
@@ -56,6 +67,7 @@ class RunningMean(nn.Module):
             if name.startswith(prefix) and key != "count" and "." not in key and not hasattr(self, key):
                 self.register_buffer(key, torch.empty_like(value, device=self.count.device))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._count = None  # the loaded t
 
 
 class HistoricalAveraging(Trick):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from gankit import arguments
 from gankit.data.labelled import CyclingBatches, labelled_subset
@@ -104,7 +105,8 @@ class ParameterAverage(nn.Module):
             self.names = [name for name, _ in named]
             return
         averages = [getattr(self, _key(name)) for name, _ in named]
-        torch._foreach_lerp_(averages, [p.detach() for _, p in named], 1.0 - self.decay)
+        # PyTorch's EMA step, one foreach lerp: average += (1 - decay) (p - average)
+        get_ema_multi_avg_fn(self.decay)(averages, [p.detach() for _, p in named], None)
 
     def parameters_by_name(self) -> dict[str, Tensor] | None:
         """{parameter name: average}, None before the first update."""
@@ -193,7 +195,11 @@ class SemiSupervised(Trick):
     def labelled_batch(self, u: int) -> tuple[Tensor, Tensor]:
         """The u-th labelled batch: images [B, ...] and labels [B], from the labelled subset only."""
         images, labels = self._labelled
-        index = self._batches.indices(u).to(labels.device)
+        index = self._batches.indices(u)  # [B] on the CPU
+        if labels.device.type == "cuda":  # copied from pinned memory without waiting for the GPU
+            index = index.pin_memory().to(labels.device, non_blocking=True)
+        else:
+            index = index.to(labels.device)
         return images[index], labels[index].long()
 
     # --- training ---------------------------------------------------------------------------
