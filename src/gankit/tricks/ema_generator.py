@@ -17,6 +17,7 @@ import copy
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from gankit import arguments
 from gankit.tricks import Trick
@@ -53,7 +54,9 @@ class EMAGenerator(Trick):
         pairs = list(zip(self.average.parameters(), network.parameters(), strict=True))
         pairs += zip(self.average.buffers(), network.buffers(), strict=True)
         floats = [(average, live.detach()) for average, live in pairs if average.is_floating_point()]
-        torch._foreach_lerp_([a for a, _ in floats], [x for _, x in floats], 1.0 - self.beta())  # a += (1-beta)(x-a)
+        # PyTorch's EMA step (AveragedModel's, without its copy of G: ours is checkpointed with the run):
+        # a += (1 - beta) (x - a), one foreach lerp; beta follows the warm-up rule above
+        get_ema_multi_avg_fn(self.beta())([a for a, _ in floats], [x for _, x in floats], None)
         for average, live in pairs:
             if not average.is_floating_point():  # counts (num_batches_tracked)
                 average.copy_(live)
