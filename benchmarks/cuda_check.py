@@ -100,7 +100,8 @@ def main() -> None:
         logger = "wandb"
     except ImportError:  # a GPU machine without W&B installed: the CSV logger (W&B's cost is not under test here)
         logger = "csv"
-    tricks = [t for t in group_options(ROOT / "conf", "trick") if t != "none" and not t[-1].isdigit()]
+    packs = {"pacgan2", "pacgan3", "pacgan4"}  # trick=pacgan with other packs
+    tricks = [t for t in group_options(ROOT / "conf", "trick") if t != "none" and t not in packs]
     rows = [(f"{family}/{trick}", [*overrides, f"trick={trick}"], False)
             for family, overrides in FAMILIES.items() for trick in ["none", *tricks]]
     rows += [(f"dcgan/{name}", overrides, False) for name, overrides in VARIANTS.items()]
