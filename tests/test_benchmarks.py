@@ -49,3 +49,22 @@ def test_the_plain_loop_calls_the_loss_functions_themselves():
     assert type(function) is functools.partial and function.func is losses.bce_discriminator
     assert function.keywords == {"real_target": 0.9}
     assert plain_function(losses.critic_generator) is losses.critic_generator
+
+
+def test_the_plain_loop_runs_its_gpu_variants_on_the_cpu_too(tmp_path):
+    """--device cuda's variants: bf16 autocast (the CPU has it) on the device the datamodule is told of."""
+    path = tmp_path / "plain.json"
+    plain_loop("ring", 4, str(path), device="cpu", variant="bf16")
+    assert len(json.loads(path.read_text())["starts"]) == 5
+
+
+def test_the_cuda_check_trains_a_row_and_reports_its_syncs(tmp_path):
+    """benchmarks/cuda_check.py is for a GPU machine; with device=cpu its rows run here (no syncs to watch)."""
+    from benchmarks.cuda_check import check
+
+    row = check("mlp/none", ["dataset=ring", "model=mlp"], 3, tmp_path, "none", False, "cpu")
+    assert row.startswith("mlp/none") and " ok " in row and "finite=True" in row
+    assert "0 plain batches: 0 syncs" in row  # the watch is off on the CPU
+    refused = check("mlp/diffaugment", ["dataset=ring", "model=mlp", "trick=diffaugment"], 3, tmp_path, "none",
+                    False, "cpu")
+    assert "refused: DiffAugment augments images" in refused
