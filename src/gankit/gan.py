@@ -281,7 +281,7 @@ class GAN(pl.LightningModule):
                               fake_features=fake_features, real_logits=real_logits, real_features=real_features)
             replaced = any(t.replaces_discriminator_loss for t in self.tricks.values())
             loss = real_logits.new_zeros(()) if replaced else self.discriminator_loss(real_logits, fake_logits)
-            loss = loss + sum(self._extra_terms("discriminator_term", step), loss.new_zeros(()))
+            loss = self._with_terms(loss, "discriminator_term", step)
             grad_norm = self._backward_and_step(loss, opt, self.discriminator)
         self._after_step("discriminator", self.discriminator)
         values = {"train/d_loss": loss.detach()}
@@ -301,7 +301,7 @@ class GAN(pl.LightningModule):
                               fake_features=fake_features)
             replaced = any(t.replaces_generator_loss for t in self.tricks.values())
             loss = fake_logits.new_zeros(()) if replaced else self.loss.generator_loss(fake_logits)
-            loss = loss + sum(self._extra_terms("generator_term", step), loss.new_zeros(()))
+            loss = self._with_terms(loss, "generator_term", step)
             grad_norm = self._backward_and_step(loss, opt, self.generator)
         self._after_step("generator", self.generator)
         self.batch_values["train/g_loss"] = loss.detach()
@@ -310,6 +310,11 @@ class GAN(pl.LightningModule):
         if self.logs_this_batch:
             self.log("train/g_loss", loss.detach(), prog_bar=True)
             self.log("train/grad_norm_g", grad_norm)
+
+    def _with_terms(self, loss: Tensor, hook: str, step: PlayerStep) -> Tensor:
+        """The loss plus the techniques' terms; the loss itself when there are none (no tensor ops)."""
+        terms = self._extra_terms(hook, step)
+        return loss + sum(terms[1:], terms[0]) if terms else loss
 
     def _extra_terms(self, hook: str, step: PlayerStep) -> list[Tensor]:
         """The techniques' additional loss terms for one player (hook: 'generator_term' or 'discriminator_term')."""

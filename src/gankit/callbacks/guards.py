@@ -38,9 +38,9 @@ def all_finite(module: torch.nn.Module, values: list[torch.Tensor]) -> bool:
 
 class DivergenceGuard(pl.Callback):
     """Stops the run (TrainingDiverged: step, losses, last good checkpoint) when a training loss became non-finite
-    or, before every checkpoint is written, a parameter. Every batch folds "the losses were finite" into one flag
-    on the device (no sync, no walk over the parameters); the flag is read every `every_n_batches` batches (one
-    sync) and the parameters are walked only when it is false. With `rollbacks` > 0 it instead reloads the last good
+    or, before every checkpoint is written, a parameter. Every batch's losses are kept (no sync, no walk over the
+    parameters, no work on the device); every `every_n_batches` batches they are checked together (one sync) and
+    the parameters are walked only when one was non-finite. With `rollbacks` > 0 it instead reloads the last good
     checkpoint's weights and optimiser states and goes on with every learning rate times `lr_factor`, at most
     `rollbacks` times (while rollbacks are left the flag is read every batch, so no checkpoint comes first)."""
 
@@ -55,7 +55,7 @@ class DivergenceGuard(pl.Callback):
         self.rollbacks, self.lr_factor, self.losses = int(rollbacks), float(lr_factor), losses
         self.every_n_batches = int(every_n_batches)  # each read of the flag is one device sync
         self.rolled_back = 0
-        self._finite: torch.Tensor | None = None  # every loss since the last read was finite (on the device)
+        self._unread: list[torch.Tensor] = []  # the losses since the last read (detached; on the device)
         self._batches = 0
 
     def on_save_checkpoint(self, trainer: pl.Trainer, gan, checkpoint: dict) -> None:
@@ -65,15 +65,12 @@ class DivergenceGuard(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, gan, *args) -> None:
         self._batches += 1
-        losses = [v for k, v in gan.batch_values.items() if k.startswith(self.losses) and torch.is_tensor(v)]
-        if losses:
-            finite = torch.isfinite(torch.cat([v.detach().reshape(-1) for v in losses])).all()  # [] bool, no sync
-            self._finite = finite if self._finite is None else self._finite & finite
+        self._unread += [v for k, v in gan.batch_values.items() if k.startswith(self.losses) and torch.is_tensor(v)]
         can_roll_back = self.rolled_back < self.rollbacks  # then every batch: the next checkpoint must be good
-        if (self._batches % self.every_n_batches and not can_roll_back) or self._finite is None:
+        if (self._batches % self.every_n_batches and not can_roll_back) or not self._unread:
             return
-        finite, self._finite = bool(self._finite), None  # the one sync
-        if finite:
+        unread, self._unread = self._unread, []
+        if bool(torch.isfinite(torch.cat([v.detach().reshape(-1) for v in unread])).all()):  # the one sync
             return
         parameter = nonfinite_parameter(gan)
         checkpoint = self._last_good(trainer)
