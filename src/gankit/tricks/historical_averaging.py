@@ -46,13 +46,14 @@ class RunningMean(nn.Module):
         first = self.steps() == 0
         self.count += 1
         self._count += 1
-        named = list(network.named_parameters())
-        if first or not all(hasattr(self, _key(n)) for n, _ in named):
-            for name, parameter in named:
+        seen = []  # (mean, parameter) of the parameters already averaged
+        for name, parameter in network.named_parameters():
+            if first or not hasattr(self, _key(name)):  # a parameter not seen before starts its own mean
                 self.register_buffer(_key(name), parameter.detach().clone())
-            return
-        means = [getattr(self, _key(n)) for n, _ in named]
-        get_swa_multi_avg_fn()(means, [p.detach() for _, p in named], self._count - 1)  # mean of t - 1 -> mean of t
+            else:
+                seen.append((getattr(self, _key(name)), parameter.detach()))
+        if seen:  # mean of t - 1 -> mean of t
+            get_swa_multi_avg_fn()([m for m, _ in seen], [p for _, p in seen], self._count - 1)
 
     def penalty(self, network: nn.Module) -> Tensor:
         """sum over parameters of ||theta - mean||^2; starts the mean if it is empty."""
