@@ -26,6 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
+from benchmarks.end_to_end import compose  # noqa: E402  (the same config composition as the benchmark's)
 
 FAMILIES = {
     "mlp": ["dataset=ring", "model=mlp"],
@@ -40,14 +41,6 @@ QUIET = ["~callbacks.progress_bar", "+trainer.enable_progress_bar=false", "callb
          "+callbacks.sync_watch._target_=benchmarks.sync_watch.SyncWatch"]
 
 
-def compose(output_dir: Path, overrides: list[str]):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        return hydra_compose("train", overrides=[f"paths.output_dir={output_dir}", *overrides])
-
-
 def check(name: str, overrides: list[str], batches: int, scratch: Path, logger: str, evaluate: bool,
           device: str) -> str:
     import torch
@@ -57,8 +50,8 @@ def check(name: str, overrides: list[str], batches: int, scratch: Path, logger: 
 
     run_dir = scratch / name.replace("/", "-").replace("+", "-")
     metrics_off = [] if evaluate else ["metrics=none"]
-    cfg = compose(run_dir, [*overrides, *metrics_off, *QUIET, f"logger={logger}", f"trainer.accelerator={device}",
-                            f"trainer.max_steps={2 * batches}"])
+    cfg = compose([f"paths.output_dir={run_dir}", *overrides, *metrics_off, *QUIET, f"logger={logger}",
+                   f"trainer.accelerator={device}", f"trainer.max_steps={2 * batches}"])
     start = time.perf_counter()
     try:
         trainer, gan, datamodule = build_run(cfg, load_data=True)

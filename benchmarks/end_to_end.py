@@ -187,8 +187,8 @@ def side_by_side(protocol: str, batches: int, threads: int, scratch: Path, name:
     finish(train)
     finish(plain)
     window = steady_window(train_stamps, WARM_UP)
-    return seconds_per_batch(train_stamps, window) / seconds_per_batch(plain_stamps, window), \
-        seconds_per_batch(train_stamps, window), seconds_per_batch(plain_stamps, window)
+    ours, theirs = (seconds_per_batch(stamps, window) for stamps in (train_stamps, plain_stamps))
+    return ours / theirs, ours, theirs
 
 
 def ratio_interval(ratios: list[float]) -> tuple[float, float, float]:
@@ -253,7 +253,7 @@ def measure(protocol: str, batches: int, pairs: int, threads: int, scratch: Path
 
 
 def one_after_the_other(protocol: str, batches: int, repeats: int, variant: str, threads: int, scratch: Path,
-                        device: str) -> dict:
+                        device: str, *extra: str) -> dict:
     """On a GPU machine (many cores; the GPU does the arithmetic, so two runs at once would share it): the plain loop
     and train.py each alone, one after the other, the order alternating; each one's seconds a batch over its own
     batches after the first fifth (compiling falls inside that fifth); the time to train.py's first step."""
@@ -263,7 +263,7 @@ def one_after_the_other(protocol: str, batches: int, repeats: int, variant: str,
         plain_stamps, train_stamps = scratch / f"{name}-plain.json", scratch / f"{name}-train.json"
         runs = [(plain_stamps, plain_command(protocol, batches, plain_stamps, device=device, variant=variant)),
                 (train_stamps, train_command(protocol, batches, scratch / name, train_stamps, *NO_PERIODIC,
-                                             *VARIANTS[variant], device=device))]
+                                             *VARIANTS[variant], *extra, device=device))]
         for stamps, command in runs if repeat % 2 == 0 else runs[::-1]:
             start = time.time()
             finish(launch(command, threads))
@@ -281,9 +281,9 @@ def main_on_device(args, protocols: list[str]) -> None:
     import importlib.util
 
     variants = args.variants.split(",")
-    if importlib.util.find_spec("wandb") is None:  # a GPU machine without W&B: the CSV logger in its place
+    logger = [] if importlib.util.find_spec("wandb") else ["logger=csv"]  # a GPU machine without W&B
+    if logger:
         print("W&B is not installed here: train.py runs with logger=csv")
-        VARIANTS.update({k: [*v, "logger=csv"] for k, v in VARIANTS.items()})
     if unknown := [v for v in variants if v not in VARIANTS]:
         sys.exit(f"unknown variant {unknown[0]}; choose from {', '.join(VARIANTS)}")
     print(f"{args.device}: the plain loop and train.py alone one after the other, {args.pairs} repeats, order "
@@ -295,7 +295,7 @@ def main_on_device(args, protocols: list[str]) -> None:
             for variant in variants:
                 batches = max(10, round(PROTOCOLS[protocol][1] * args.scale))
                 m = one_after_the_other(protocol, batches, args.pairs, variant, args.threads, Path(scratch),
-                                        args.device)
+                                        args.device, *logger)
                 ratio = "{:.3f} [{:.3f}, {:.3f}]".format(*m["ratio"])
                 print(f"{protocol:<12} {variant:<8} {batches:>7} {m['plain'] * 1e3:>12.2f} {m['train'] * 1e3:>15.2f} "
                       f"{ratio:>22} {m['first']:>13.1f}  " + " ".join(f"{r:.3f}" for r in m["ratios"]), flush=True)

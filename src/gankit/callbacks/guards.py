@@ -42,7 +42,7 @@ class DivergenceGuard(pl.Callback):
     parameters, no work on the device); every `every_n_batches` batches they are checked together (one sync) and
     the parameters are walked only when one was non-finite. With `rollbacks` > 0 it instead reloads the last good
     checkpoint's weights and optimiser states and goes on with every learning rate times `lr_factor`, at most
-    `rollbacks` times (while rollbacks are left the flag is read every batch, so no checkpoint comes first)."""
+    `rollbacks` times (while rollbacks are left the losses are checked every batch, so no checkpoint comes first)."""
 
     def __init__(self, rollbacks: int = 0, lr_factor: float = 0.5, every_n_batches: int = 10, losses: str = "train/"):
         super().__init__()
@@ -53,7 +53,7 @@ class DivergenceGuard(pl.Callback):
                 raise BadArgument(name, "{object} needs rollbacks >= 0, 0 < lr_factor < 1 and every_n_batches >= 1, "
                                         f"got {{key}}={value!r}")
         self.rollbacks, self.lr_factor, self.losses = int(rollbacks), float(lr_factor), losses
-        self.every_n_batches = int(every_n_batches)  # each read of the flag is one device sync
+        self.every_n_batches = int(every_n_batches)  # each check is one device sync
         self.rolled_back = 0
         self._unread: list[torch.Tensor] = []  # the losses since the last read (detached; on the device)
         self._batches = 0

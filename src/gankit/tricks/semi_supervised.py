@@ -196,10 +196,9 @@ class SemiSupervised(Trick):
         """The u-th labelled batch: images [B, ...] and labels [B], from the labelled subset only."""
         images, labels = self._labelled
         index = self._batches.indices(u)  # [B] on the CPU
-        if labels.device.type == "cuda":  # copied from pinned memory without waiting for the GPU
-            index = index.pin_memory().to(labels.device, non_blocking=True)
-        else:
-            index = index.to(labels.device)
+        if labels.is_cuda:  # from pinned memory the copy below does not wait for the GPU
+            index = index.pin_memory()
+        index = index.to(labels.device, non_blocking=True)
         return images[index], labels[index].long()
 
     # --- training ---------------------------------------------------------------------------
